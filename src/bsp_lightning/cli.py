@@ -1,0 +1,70 @@
+"""The ``bsp-lightning`` command.
+
+``fit``/``validate``/``test``/``predict`` go to LightningCLI; every other subcommand is a small
+argparse program in the module that owns the concept, imported lazily so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+# name -> ("module:function", one-line help). Each function takes argv (list[str]) and returns an exit code.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "toy-data": ("bsp_lightning.data.toy:main", "write the procedurally generated toy datasets"),
+    "extract": ("bsp_lightning.extract:main", "extract snippet features from untrimmed videos"),
+    "combine": ("bsp_lightning.extract:combine_main", "concatenate two feature folders (two-stream)"),
+    "evaluate": ("bsp_lightning.evaluation.cli:main", "official-equivalent evaluation of predictions"),
+    "data": ("bsp_lightning.annotations.cli:main", "inspect benchmark annotation files"),
+    "viz": ("bsp_lightning.viz:main", "draw the paper's figures (PNG)"),
+}
+
+
+def _usage() -> str:
+    lines = [
+        "usage: bsp-lightning <command> [options]",
+        "",
+        "Boundary-Sensitive Pre-training (BSP, ICCV 2021) on PyTorch Lightning.",
+        "",
+        "training (LightningCLI; `bsp-lightning fit --help` lists every option):",
+        "  fit         pre-train (default config: the toy dataset, generated when absent)",
+        "  validate    run the validation loop on a checkpoint",
+        "  test        run the test loop on a checkpoint",
+        "  predict     run the predict loop",
+        "",
+        "tools:",
+    ]
+    lines += [f"  {name:<11} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run `bsp-lightning <command> --help` for the options of one command."]
+    return "\n".join(lines)
+
+
+def _load(target: str):
+    module_name, func_name = target.split(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    if args[0] in ("-V", "--version"):
+        from bsp_lightning import __version__
+
+        print(f"bsp-lightning {__version__}")
+        return 0
+    command, rest = args[0], args[1:]
+    if command in LIGHTNING_SUBCOMMANDS:
+        return _load("bsp_lightning.lightning_cli:main")(args) or 0
+    if command not in COMMANDS:
+        print(f"bsp-lightning: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    return _load(COMMANDS[command][0])(rest) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

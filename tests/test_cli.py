@@ -1,0 +1,34 @@
+"""The ``bsp-lightning`` dispatcher."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bsp_lightning import cli
+
+
+def test_help_lists_every_command(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in (*cli.LIGHTNING_SUBCOMMANDS, *cli.COMMANDS):
+        assert name in out
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    assert cli.main(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(cli.COMMANDS))
+def test_every_tool_target_resolves(name):
+    assert callable(cli._load(cli.COMMANDS[name][0]))
+
+
+def test_console_script_is_installed():
+    out = subprocess.run(
+        [sys.executable, "-m", "bsp_lightning.cli", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().startswith("bsp-lightning ")
