@@ -95,15 +95,19 @@ class LoadReport:
         return "\n".join(lines)
 
 
-def read_text(path: str | os.PathLike, what: str = "file") -> str:
-    """Read a UTF-8 text file; missing, unreadable and empty files raise :class:`AnnotationError`."""
+def read_text(path: str | os.PathLike, what: str = "file", errors: str = "strict") -> str:
+    """Read a UTF-8 text file; missing, unreadable and empty files raise :class:`AnnotationError`.
+
+    A leading byte-order mark is dropped (``utf-8-sig``); ``errors="replace"`` suits files whose only
+    non-UTF-8 bytes can be in free text that is never used (the Charades CSV descriptions).
+    """
     path = Path(path)
     if not path.exists():
         raise AnnotationError(path, f"{what} not found")
     if path.is_dir():
         raise AnnotationError(path, f"expected a {what}, found a folder")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig", errors=errors)
     except (OSError, UnicodeDecodeError) as exc:
         raise AnnotationError(path, f"cannot read {what}: {exc}") from exc
     if not text.strip():
