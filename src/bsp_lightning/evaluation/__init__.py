@@ -1,0 +1,44 @@
+"""Official-equivalent evaluation: plain functions and torchmetrics ``Metric`` classes.
+
+* :mod:`~bsp_lightning.evaluation.detection`: ActivityNet-1.3 detection mAP (``activitynet_map``,
+  ``ActivityNetMAP``), the numbers of ActivityNet's ``Evaluation/eval_detection.py``;
+* :mod:`~bsp_lightning.evaluation.grounding`: R@n,IoU=m and mIoU under the LGI or 2D-TAN convention
+  (``grounding_metrics``, ``GroundingRecall``);
+* :mod:`~bsp_lightning.evaluation.actionness`: CrossTask framewise actionness AP (``actionness_ap``,
+  ``ActionnessAP``);
+* :mod:`~bsp_lightning.evaluation.cli`: ``bsp-lightning evaluate``.
+"""
+
+from bsp_lightning.evaluation._io import EvaluationInputError
+from bsp_lightning.evaluation.actionness import ActionnessAP, ActionnessResult, actionness_ap, average_precision
+from bsp_lightning.evaluation.detection import (
+    DEFAULT_TIOU_THRESHOLDS,
+    ActivityNetMAP,
+    DetectionResult,
+    UnknownLabelError,
+    activitynet_map,
+    interpolated_ap,
+    read_activitynet_predictions,
+    segment_iou,
+)
+from bsp_lightning.evaluation.grounding import GroundingRecall, grounding_metrics, nms_2dtan, temporal_iou
+
+__all__ = [
+    "DEFAULT_TIOU_THRESHOLDS",
+    "ActionnessAP",
+    "ActionnessResult",
+    "ActivityNetMAP",
+    "DetectionResult",
+    "EvaluationInputError",
+    "GroundingRecall",
+    "UnknownLabelError",
+    "actionness_ap",
+    "activitynet_map",
+    "average_precision",
+    "grounding_metrics",
+    "interpolated_ap",
+    "nms_2dtan",
+    "read_activitynet_predictions",
+    "segment_iou",
+    "temporal_iou",
+]

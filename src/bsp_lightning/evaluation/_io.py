@@ -1,0 +1,65 @@
+"""Reading and checking the JSON files the evaluation commands take.
+
+Every problem becomes an :class:`EvaluationInputError` whose message names the file and the problem, so the
+CLI can print one line instead of a traceback from deep inside ``json`` or numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+
+class EvaluationInputError(ValueError):
+    """A prediction or ground-truth input is unusable; ``str()`` names the file (when known) and the problem."""
+
+    def __init__(self, problem: str, path: str | os.PathLike | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        super().__init__(problem if path is None else f"{path}: {problem}")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Load a JSON file; missing, empty or malformed files raise :class:`EvaluationInputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise EvaluationInputError("file not found", path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise EvaluationInputError("file is empty", path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise EvaluationInputError(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}", path) from None
+
+
+def as_segment(value: Any, where: str, path: str | os.PathLike | None) -> tuple[float, float]:
+    """Check ``value`` is a finite ``[start, end]`` pair with ``start <= end`` and return it as floats."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise EvaluationInputError(f"{where}: segment must be a [start, end] pair, got {value!r}", path)
+    start, end = (as_number(v, where, path, "segment bound") for v in value)
+    if start > end:
+        raise EvaluationInputError(f"{where}: segment start {start} > end {end}", path)
+    return start, end
+
+
+def as_number(value: Any, where: str, path: str | os.PathLike | None, what: str = "score") -> float:
+    """Check ``value`` is a finite real number (JSON booleans excluded) and return it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise EvaluationInputError(f"{where}: {what} must be a number, got {value!r}", path)
+    number = float(value)
+    if not math.isfinite(number):
+        raise EvaluationInputError(f"{where}: {what} is {value!r} (NaN or infinite)", path)
+    return number
+
+
+def require_keys(obj: Any, keys: tuple[str, ...], where: str, path: str | os.PathLike | None) -> None:
+    """Check ``obj`` is a JSON object holding every key of ``keys``."""
+    if not isinstance(obj, dict):
+        raise EvaluationInputError(f"{where}: expected a JSON object, got {type(obj).__name__}", path)
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise EvaluationInputError(f"{where}: missing key(s) {', '.join(map(repr, missing))}", path)

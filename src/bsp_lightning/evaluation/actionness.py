@@ -1,0 +1,137 @@
+"""Framewise actionness AP for CrossTask step localisation (Zhukov et al., CVPR 2019; BSP Table 3).
+
+Each test video is cut into 0.2 s segments ``[0.2 i, 0.2 (i+1))``; a segment is positive when it overlaps
+a step. The model gives one score per segment. Two numbers:
+
+* ``AP``: average precision pooled over all segments of the test set (the paper's number);
+* ``AP_per_video_mean``: the mean of the per-video APs over the videos that have at least one positive
+  segment. A video without positives has no defined AP (scikit-learn warns and returns a meaningless
+  value): it is skipped and counted in ``num_videos_without_positives``.
+
+AP is scikit-learn's ``average_precision_score``: non-interpolated, ``sum_n (R_n - R_{n-1}) P_n`` over the
+distinct score thresholds in decreasing order, tied scores forming one threshold (so the order of tied
+segments does not matter). Computed in float64. ``torchmetrics.classification.BinaryAveragePrecision`` is
+not used for the Metric below: it applies a sigmoid to scores outside [0, 1], which in float32 can merge
+distinct large scores into ties and change the number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
+
+#: Segment length of the CrossTask actionness protocol, in seconds.
+SEGMENT_LENGTH = 0.2
+
+
+class ActionnessResult(NamedTuple):
+    """What :func:`actionness_ap` returns."""
+
+    AP: float
+    AP_per_video_mean: float
+    num_videos: int
+    num_videos_without_positives: int
+    num_segments: int
+
+
+def average_precision(labels: Any, scores: Any) -> float:
+    """Non-interpolated AP with scikit-learn's ``average_precision_score`` semantics (ties grouped).
+
+    Raises:
+        ValueError: no positive label, mismatched lengths, or non-finite scores.
+    """
+    y = np.asarray(labels).reshape(-1).astype(bool)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if y.shape != s.shape:
+        raise ValueError(f"{y.size} labels for {s.size} scores")
+    if not np.isfinite(s).all():
+        raise ValueError("scores contain NaN or infinite values")
+    num_pos = int(y.sum())
+    if num_pos == 0:
+        raise ValueError("average precision is undefined without positive labels")
+    order = np.argsort(s, kind="stable")[::-1]
+    s, y = s[order], y[order]
+    # The last index of each run of tied scores is one threshold.
+    last_of_tie = np.r_[np.nonzero(s[1:] != s[:-1])[0], s.size - 1]
+    tps = np.cumsum(y, dtype=np.float64)[last_of_tie]
+    precision = tps / (last_of_tie + 1)
+    recall = tps / num_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def actionness_ap(scores: Mapping[Hashable, Any], labels: Mapping[Hashable, Any]) -> ActionnessResult:
+    """Pooled and per-video-mean AP of segment scores against segment labels.
+
+    Args:
+        scores: video id -> ``(num_segments,)`` scores.
+        labels: video id -> ``(num_segments,)`` booleans, for every video of ``scores``, same lengths.
+
+    Raises:
+        ValueError: a video without labels, a length mismatch, or no positive segment at all.
+    """
+    all_scores, all_labels, per_video = [], [], []
+    skipped = 0
+    for video, video_scores in scores.items():
+        if video not in labels:
+            raise ValueError(f"video {video!r} has scores but no labels")
+        s = np.asarray(video_scores, dtype=np.float64).reshape(-1)
+        y = np.asarray(labels[video]).reshape(-1).astype(bool)
+        if s.shape != y.shape:
+            raise ValueError(f"video {video!r}: {s.size} scores for {y.size} segment labels")
+        all_scores.append(s)
+        all_labels.append(y)
+        if y.any():
+            per_video.append(average_precision(y, s))
+        else:
+            skipped += 1
+    if not all_scores:
+        raise ValueError("no video to evaluate")
+    pooled_labels = np.concatenate(all_labels)
+    pooled = average_precision(pooled_labels, np.concatenate(all_scores))
+    mean = float(np.mean(per_video)) if per_video else float("nan")
+    return ActionnessResult(pooled, mean, len(all_scores), skipped, int(pooled_labels.size))
+
+
+class ActionnessAP(Metric):
+    """Framewise actionness AP as a torchmetrics ``Metric`` (states are concatenated under DDP).
+
+    ``update(scores, labels, video)``: ``(N,)`` segment scores, ``(N,)`` 0/1 labels and ``(N,)`` integer
+    video indices (any integers identifying the video; needed for the per-video mean). ``compute()``
+    returns ``{"AP", "AP_per_video_mean"}`` as float64 0-d tensors, with :func:`actionness_ap`'s semantics.
+    """
+
+    full_state_update = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_state("scores", default=[], dist_reduce_fx="cat")
+        self.add_state("labels", default=[], dist_reduce_fx="cat")
+        self.add_state("videos", default=[], dist_reduce_fx="cat")
+
+    def update(self, scores: torch.Tensor, labels: torch.Tensor, video: torch.Tensor) -> None:
+        scores, labels, video = (torch.as_tensor(x).reshape(-1) for x in (scores, labels, video))
+        if not scores.numel() == labels.numel() == video.numel():
+            raise ValueError(f"{scores.numel()} scores, {labels.numel()} labels, {video.numel()} video indices")
+        self.scores.append(scores.detach().double())
+        self.labels.append(labels.detach().to(torch.bool))
+        self.videos.append(video.detach().to(torch.int64))
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        scores = dim_zero_cat(self.scores).cpu().numpy()
+        labels = dim_zero_cat(self.labels).cpu().numpy()
+        videos = dim_zero_cat(self.videos).cpu().numpy()
+        by_video = np.argsort(videos, kind="stable")
+        ids, starts = np.unique(videos[by_video], return_index=True)
+        bounds = np.r_[starts, videos.size]
+        score_of = {int(v): scores[by_video[bounds[i] : bounds[i + 1]]] for i, v in enumerate(ids)}
+        label_of = {int(v): labels[by_video[bounds[i] : bounds[i + 1]]] for i, v in enumerate(ids)}
+        result = actionness_ap(score_of, label_of)
+        return {
+            "AP": torch.tensor(result.AP, dtype=torch.float64),
+            "AP_per_video_mean": torch.tensor(result.AP_per_video_mean, dtype=torch.float64),
+        }

@@ -1,0 +1,269 @@
+"""``bsp-lightning evaluate {activitynet,grounding,actionness}``: official-equivalent evaluation of prediction files.
+
+Each subcommand prints a table and, with ``--json OUT``, writes the numbers (fractions, not percentages)
+atomically. Unusable input (missing, empty or malformed file, missing key, NaN or non-numeric score,
+unknown label, ...) is one line on stderr naming the file and the problem, and exit code 2. Oddities the
+official code accepts are counted and reported as warnings, and the evaluation proceeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bsp_lightning.evaluation._io import EvaluationInputError, as_number, as_segment, read_json, require_keys
+from bsp_lightning.utils.io import atomic_write_json
+
+logger = logging.getLogger(__name__)
+
+PROG = "bsp-lightning evaluate"
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+# --- activitynet ----------------------------------------------------------------------------------------
+
+
+def evaluate_activitynet(
+    ground_truth: str | Path, predictions: str | Path, subset: str = "validation", ignore_unknown_labels: bool = False
+) -> tuple[dict[str, Any], str]:
+    """Evaluate an ActivityNet prediction file; returns ``(json dict, table text)``."""
+    from bsp_lightning.annotations.activitynet import load_activitynet
+    from bsp_lightning.evaluation.detection import UnknownLabelError, activitynet_map, read_activitynet_predictions
+
+    gt = load_activitynet(ground_truth, subset=subset)
+    for kind, count in gt.report.anomalies.items():
+        _warn(f"{ground_truth}: {count} ground-truth {kind.replace('_', ' ')} (kept, as the official code does)")
+    if not gt.segments:
+        raise EvaluationInputError(f"no ground-truth segment in subset {subset!r}", ground_truth)
+    pred = read_activitynet_predictions(predictions)
+    if pred.anomalies["start_after_end"]:
+        _warn(f"{predictions}: {pred.anomalies['start_after_end']} prediction(s) with start > end (kept, not swapped)")
+    if pred.anomalies["missing_version_or_external_data"]:
+        _warn(f"{predictions}: no 'version'/'external_data' key (the official code rejects such a file; read anyway)")
+    outside = [v for v in pred.videos if v not in gt.videos]
+    if outside:
+        hint = ""
+        if sum((v[2:] if v.startswith("v_") else "v_" + v) in gt.videos for v in set(outside)):
+            hint = " (some match after adding/removing the 'v_' prefix: check the ids)"
+        _warn(
+            f"{predictions}: {len(outside)} prediction(s) on {len(set(outside))} video(s) outside the "
+            f"{subset!r} subset of {ground_truth}: counted as false positives, as the official code does{hint}"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = activitynet_map(
+                [s.video_id for s in gt.segments], [s.label for s in gt.segments],
+                np.array([(s.start, s.end) for s in gt.segments], dtype=np.float64),
+                pred.videos, pred.labels, pred.segments, pred.scores,
+                ignore_unknown_labels=ignore_unknown_labels,
+            )
+    except UnknownLabelError as err:
+        problem = f"{err.base_message}; pass --ignore-unknown-labels to drop them"
+        raise EvaluationInputError(problem, predictions) from None
+    if result.num_ignored_predictions:
+        _warn(f"{predictions}: {result.num_ignored_predictions} prediction(s) with labels absent from the {subset!r} "
+              "ground truth ignored")
+    out = {
+        "tiou_thresholds": [float(t) for t in result.tiou_thresholds],
+        "mAP": [float(v) for v in result.mAP],
+        "average_mAP": float(result.average_mAP),
+        "per_class_AP": {str(label): [float(v) for v in result.ap[:, c]] for c, label in enumerate(result.labels)},
+    }
+    header = (
+        f"ActivityNet detection, subset {subset!r}: {len(gt.videos)} videos, {len(gt.segments)} ground-truth segments, "
+        f"{len(result.labels)} classes, {len(pred.videos)} predictions"
+    )
+    rows = [["tIoU"] + [f"{t:.2f}" for t in result.tiou_thresholds] + ["avg"],
+            ["mAP (%)"] + [f"{100 * v:.2f}" for v in result.mAP] + [f"{100 * result.average_mAP:.2f}"]]
+    return out, header + "\n" + _table(rows)
+
+
+# --- grounding ------------------------------------------------------------------------------------------
+
+
+def read_grounding_predictions(path: str | Path) -> tuple[list[np.ndarray], list[tuple[float, float]], int]:
+    """Read the grounding prediction list; returns ``(predictions, gts, queries without predictions)``."""
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise EvaluationInputError(f"expected a JSON list of queries, got {type(data).__name__}", path)
+    if not data:
+        raise EvaluationInputError("the list of queries is empty", path)
+    predictions, gts, empty = [], [], 0
+    for i, entry in enumerate(data):
+        where = f"entry {i}"
+        require_keys(entry, ("video", "duration", "query", "gt", "predictions"), where, path)
+        where = f"entry {i} (video {entry['video']!r})"
+        as_number(entry["duration"], where, path, "duration")
+        gts.append(as_segment(entry["gt"], f"{where} gt", path))
+        ranked = entry["predictions"]
+        if not isinstance(ranked, list):
+            raise EvaluationInputError(f"{where}: 'predictions' must be a list of [start, end]", path)
+        empty += not ranked
+        predictions.append(
+            np.array([as_segment(p, f"{where} prediction {j}", path) for j, p in enumerate(ranked)], dtype=np.float64)
+        )
+    return predictions, gts, empty
+
+
+def evaluate_grounding(
+    predictions: str | Path, convention: str = "lgi", nms_threshold: float = 0.5
+) -> tuple[dict[str, Any], str]:
+    """Evaluate a grounding prediction file; returns ``(json dict, table text)``."""
+    from bsp_lightning.evaluation.grounding import grounding_metrics
+
+    preds, gts, empty = read_grounding_predictions(predictions)
+    if empty:
+        queries = "query" if empty == 1 else "queries"
+        _warn(f"{predictions}: {empty} {queries} without predictions (counted as misses, IoU 0)")
+    out = grounding_metrics(preds, gts, convention=convention, nms_threshold=nms_threshold)
+    rule = "IoU >= m, no NMS" if convention == "lgi" else f"IoU > m after NMS at {nms_threshold:g}"
+    header = f"Video grounding, {convention} convention ({rule}): {len(gts)} queries"
+    rows = [list(out), [f"{100 * v:.2f}" for v in out.values()]]
+    return out, header + "\n" + _table(rows)
+
+
+# --- actionness -----------------------------------------------------------------------------------------
+
+
+def read_actionness_predictions(path: str | Path) -> dict[str, np.ndarray]:
+    """Read ``{video_id: [score per 0.2 s segment]}``; videos with an empty list are warned about and skipped."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        problem = f"expected a JSON object video id -> list of scores, got {type(data).__name__}"
+        raise EvaluationInputError(problem, path)
+    if not data:
+        raise EvaluationInputError("no video in the file", path)
+    out, empty = {}, 0
+    for video, scores in data.items():
+        if not isinstance(scores, list):
+            raise EvaluationInputError(f"video {video!r}: expected a list of scores, got {type(scores).__name__}", path)
+        if not scores:
+            empty += 1
+            continue
+        out[video] = np.array([as_number(s, f"video {video!r} segment {i}", path) for i, s in enumerate(scores)])
+    if empty:
+        _warn(f"{path}: {empty} video(s) with an empty score list skipped")
+    if not out:
+        raise EvaluationInputError("no video with scores", path)
+    return out
+
+
+def evaluate_actionness(annotations: str | Path, predictions: str | Path) -> tuple[dict[str, Any], str]:
+    """Evaluate a CrossTask actionness prediction file; returns ``(json dict, table text)``."""
+    from bsp_lightning.annotations.crosstask import read_crosstask_annotations, segment_labels
+    from bsp_lightning.evaluation.actionness import actionness_ap
+
+    steps = read_crosstask_annotations(annotations)
+    scores = read_actionness_predictions(predictions)
+    unknown = [v for v in scores if v not in steps]
+    if len(unknown) == len(scores):
+        raise EvaluationInputError(f"no video of the file has annotations in {annotations}", predictions)
+    if unknown:
+        _warn(f"{predictions}: {len(unknown)} video(s) without annotations in {annotations} skipped, "
+              f"e.g. {', '.join(map(repr, unknown[:3]))}")
+        scores = {v: s for v, s in scores.items() if v in steps}
+    labels = {v: segment_labels(steps[v], len(s)) for v, s in scores.items()}
+    if not any(y.any() for y in labels.values()):
+        raise EvaluationInputError("no positive segment among the evaluated videos: AP is undefined", predictions)
+    result = actionness_ap(scores, labels)
+    if result.num_videos_without_positives:
+        _warn(f"{result.num_videos_without_positives} video(s) without any positive segment: in the pooled AP, "
+              "left out of the per-video mean")
+    out = {"AP": result.AP, "AP_per_video_mean": result.AP_per_video_mean}
+    header = (f"CrossTask framewise actionness: {result.num_videos} videos, {result.num_segments} segments of 0.2 s")
+    rows = [["AP (%)", "AP per video, mean (%)"], [f"{100 * result.AP:.2f}", f"{100 * result.AP_per_video_mean:.2f}"]]
+    return out, header + "\n" + _table(rows)
+
+
+# --- command line ---------------------------------------------------------------------------------------
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(cell).rjust(w) for cell, w in zip(row, widths)) for row in rows]
+    rule = "-" * len(lines[0])
+    return "\n".join([rule, lines[0], rule, *lines[1:], rule])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Evaluate predictions with the numbers of the official evaluation codes.",
+    )
+    sub = parser.add_subparsers(dest="benchmark", required=True, metavar="{activitynet,grounding,actionness}")
+
+    anet = sub.add_parser(
+        "activitynet", help="ActivityNet-1.3 detection mAP (official Evaluation/eval_detection.py)",
+        description="Detection mAP at tIoU 0.5:0.05:0.95 with the numbers of ActivityNet's eval_detection.py.",
+    )
+    anet.add_argument("--ground-truth", required=True, type=Path, help="official activity_net.v1-3.min.json")
+    anet.add_argument("--predictions", required=True, type=Path,
+                      help='{"version", "results": {video: [{"label", "score", "segment"}]}, "external_data"}')
+    anet.add_argument("--subset", default="validation", help="ground-truth subset to evaluate (default: validation)")
+    anet.add_argument("--ignore-unknown-labels", action="store_true",
+                      help="drop predictions whose label has no ground truth in the subset (default: error)")
+
+    ground = sub.add_parser(
+        "grounding", help="video grounding R@{1,5},IoU={0.3,0.5,0.7} and mIoU (LGI or 2D-TAN convention)",
+        description="R@n,IoU=m and mIoU. lgi: hit if IoU >= m, no NMS. 2dtan: hit if IoU > m after NMS.",
+    )
+    ground.add_argument("--predictions", required=True, type=Path,
+                        help='JSON list of {"video", "duration", "query", "gt": [s, e], "predictions": [[s, e], ...]}')
+    ground.add_argument("--convention", choices=("lgi", "2dtan"), default="lgi", help="official code to follow")
+    ground.add_argument("--nms-threshold", type=float, default=0.5, help="2D-TAN NMS threshold (default 0.5)")
+
+    action = sub.add_parser(
+        "actionness", help="CrossTask framewise actionness AP over 0.2 s segments",
+        description="Framewise AP pooled over all 0.2 s segments, and the mean of per-video APs.",
+    )
+    action.add_argument("--annotations", required=True, type=Path,
+                        help="CrossTask annotations/ folder (or crosstask_release/) with <task>_<video>.csv files")
+    action.add_argument("--predictions", required=True, type=Path, help="{video_id: [score per 0.2 s segment]}")
+
+    for p in (anet, ground, action):
+        p.add_argument("--json", type=Path, default=None, metavar="OUT",
+                       help="also write the numbers to this JSON file (atomically)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``bsp-lightning evaluate``; returns the exit code (2 for unusable input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits on --help and on usage errors
+        return int(exit_.code or 0)
+    from bsp_lightning.annotations.errors import AnnotationError
+
+    try:
+        if args.benchmark == "activitynet":
+            out, text = evaluate_activitynet(
+                args.ground_truth, args.predictions, args.subset, args.ignore_unknown_labels
+            )
+        elif args.benchmark == "grounding":
+            out, text = evaluate_grounding(args.predictions, args.convention, args.nms_threshold)
+        else:
+            out, text = evaluate_actionness(args.annotations, args.predictions)
+    except (EvaluationInputError, AnnotationError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    print(text)
+    if args.json is not None:
+        atomic_write_json(args.json, out)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
