@@ -1,0 +1,37 @@
+"""Snippet features on disk (``<video_id>.npy`` + ``manifest.json``) and their temporal resampling for the heads."""
+
+from __future__ import annotations
+
+from bsp_lightning.features.resample import (
+    average_to_fixed_length,
+    interpolate_to_length,
+    strided_indices,
+    strided_subsample,
+)
+from bsp_lightning.features.store import (
+    MANIFEST_NAME,
+    CombineResult,
+    FeatureMismatchError,
+    FeatureStore,
+    FeatureStoreError,
+    combine,
+    config_hash,
+    load_features,
+    read_manifest,
+)
+
+__all__ = [
+    "MANIFEST_NAME",
+    "CombineResult",
+    "FeatureMismatchError",
+    "FeatureStore",
+    "FeatureStoreError",
+    "average_to_fixed_length",
+    "combine",
+    "config_hash",
+    "interpolate_to_length",
+    "load_features",
+    "read_manifest",
+    "strided_indices",
+    "strided_subsample",
+]
