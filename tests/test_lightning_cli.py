@@ -81,6 +81,9 @@ def test_fit_then_resume_from_last_checkpoint(toy_root: Path, tmp_path: Path) ->
     assert model.extract_features(torch.zeros(1, 8, 3, 32, 32, dtype=torch.uint8)).shape == (1, 512)
 
     assert main(["validate", *tiny, f"--ckpt_path={last}"]) == 0
+    # test and predict score the validation split's fixed samples
+    assert main(["test", *tiny, f"--ckpt_path={last}"]) == 0
+    assert main(["predict", *tiny, f"--ckpt_path={last}"]) == 0
 
 
 @pytest.mark.parametrize(

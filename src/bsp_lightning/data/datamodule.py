@@ -330,6 +330,9 @@ class SkippedVideosCallback(pl.Callback):
         if not trainer.sanity_checking:
             self._report(trainer, pl_module, "val")
 
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._report(trainer, pl_module, "val")
+
     @staticmethod
     def _report(trainer: pl.Trainer, pl_module: pl.LightningModule, split: str) -> None:
         datamodule = getattr(trainer, "datamodule", None)
@@ -553,7 +556,8 @@ class BSPDataModule(pl.LightningDataModule):
             self._check_sources(train_index)
             num = hp.samples_per_epoch if hp.samples_per_epoch is not None else len(train_index)
             self.train_dataset = self._dataset(train_index, num, "train", label_of)
-        if hp.val_split is not None and self.val_dataset is None and stage in (None, "fit", "validate"):
+        held_out = stage in (None, "fit", "validate", "test", "predict")
+        if hp.val_split is not None and self.val_dataset is None and held_out:
             try:
                 self.val_index = self._index(hp.val_split, hp.val_csv)
             except (FileNotFoundError, ValueError) as err:
@@ -592,6 +596,22 @@ class BSPDataModule(pl.LightningDataModule):
             return []
         if self.val_dataset is None:
             self.setup("validate")
+        return self._loader(self.val_dataset, None)
+
+    def test_dataloader(self) -> DataLoader:
+        """The validation split's fixed samples: Kinetics' test labels are not public, so ``bsp-lightning test``
+        scores the held-out split, as mmaction2 and TSM do."""
+        return self._held_out_loader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        """The validation split's fixed samples; ``predict_step`` returns their features and labels."""
+        return self._held_out_loader("predict")
+
+    def _held_out_loader(self, stage: str) -> DataLoader:
+        if self.hparams.val_split is None:
+            raise ValueError(f"the {stage} loop uses the validation split, but val_split is None")
+        if self.val_dataset is None:
+            self.setup(stage)
         return self._loader(self.val_dataset, None)
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
