@@ -59,6 +59,7 @@ from bsp_lightning.features.store import (
     config_hash,
 )
 from bsp_lightning.video import VideoDecodeError, iter_snippets, probe, resized_shape
+from bsp_lightning.utils.cli import HelpFormatter
 
 logger = logging.getLogger(__name__)
 
@@ -657,15 +658,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except ``None`` (options whose help already says what happens without them)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None or isinstance(action.default, bool):
-            return action.help or ""
-        return super()._get_help_string(action)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bsp-lightning extract",
@@ -676,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(num_snippets, D), and FEATDIR/manifest.json. Re-running skips videos already extracted "
             "with the same configuration."
         ),
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--checkpoint", action="append", required=True, metavar="CKPT",
                         help="BSPModule .ckpt or official TSM checkpoint; give it twice for two-stream features "
@@ -745,7 +737,7 @@ def combine_main(argv: Sequence[str] | None = None) -> int:
             "2D channels). Snippet counts and start times must agree for every video; the disagreeing videos "
             "are listed and nothing is written."
         ),
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("first", metavar="A", help="first feature folder (its channels come first)")
     parser.add_argument("second", metavar="B", help="second feature folder")

@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bsp_lightning.features.store import FeatureStoreError, load_features, read_manifest  # noqa: E402
+from bsp_lightning.utils.cli import HelpFormatter
 
 logger = logging.getLogger(__name__)
 
@@ -282,20 +283,11 @@ def fig2_samples(datamodule: Any, max_batches: int = 50) -> dict[str, dict[str, 
 
 
 # --------------------------------------------------------------------------------------------------- CLI
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except ``None`` (options whose help already says what happens without them)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None or isinstance(action.default, bool):
-            return action.help or ""
-        return super()._get_help_string(action)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bsp-lightning viz", description="Draw the paper's figures as PNG files.")
     sub = parser.add_subparsers(dest="figure", required=True, metavar="{fig2,fig4}")
     f4 = sub.add_parser(
-        "fig4", prog="bsp-lightning viz fig4", formatter_class=_HelpFormatter,
+        "fig4", prog="bsp-lightning viz fig4", formatter_class=HelpFormatter,
         help="boundary sensitivity of snippet features (two checkpoints side by side)",
         description="Fig. 4: absolute differences of consecutive snippet features at ground-truth boundaries and "
                     "away from them, for feature folders written by `bsp-lightning extract` (e.g. vanilla and BSP "
@@ -307,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ActivityNet-1.3 ground truth (default: the toy-untrimmed activity_net.json of the toy root)")
     f4.add_argument("--out", default="fig4.png", help="output PNG")
     f2 = sub.add_parser(
-        "fig2", prog="bsp-lightning viz fig2", formatter_class=_HelpFormatter,
+        "fig2", prog="bsp-lightning viz fig2", formatter_class=HelpFormatter,
         help="strips of synthesized clips, one per boundary type",
         description="Fig. 2: one synthesized clip per boundary type from the BSPDataModule (the toy dataset by "
                     "default, generated when absent).",

@@ -43,6 +43,7 @@ import av
 import numpy as np
 from tqdm.auto import tqdm
 
+from bsp_lightning.utils.cli import HelpFormatter
 from bsp_lightning.utils.io import atomic_write_json, atomic_write_text
 
 __all__ = [
@@ -545,7 +546,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Generate the procedural toy datasets (nothing is downloaded): toy-kinetics (trimmed clips, "
                     "Kinetics CSV and folder layout) and toy-untrimmed (long videos with ActivityNet-1.3 ground "
                     "truth). Existing complete datasets with the same parameters are left as they are.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default: $BSP_TOY_ROOT or ~/.cache/bsp-lightning/toy)")
