@@ -13,9 +13,8 @@ from pytorch_lightning.loggers import CSVLogger
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from bsp_lightning.models.normalize import IMAGENET_MEAN, IMAGENET_STD
 from bsp_lightning.module import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     BSPModule,
     DistillationModule,
     TwoHeadModule,

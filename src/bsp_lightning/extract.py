@@ -58,6 +58,7 @@ from bsp_lightning.features.store import (
     combine,
     config_hash,
 )
+from bsp_lightning.models.normalize import IMAGENET_MEAN, IMAGENET_STD, normalize_clip, register_imagenet_stats
 from bsp_lightning.video import VideoDecodeError, iter_snippets, probe, resized_shape
 from bsp_lightning.utils.cli import HelpFormatter
 
@@ -81,8 +82,6 @@ __all__ = [
 ]
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".flv", ".mpg", ".mpeg")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 LAST_SNIPPET_RULE = "pad-with-last-frame"
 # Test hook: the writer ends the process abruptly (os._exit) after writing this many videos, to prove that an
 # interrupted run resumes to byte-identical files. Not a user option.
@@ -319,11 +318,10 @@ class _OfficialStream(nn.Module):
         super().__init__()
         self.model = model
         self.num_features = int(model.num_features)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 1, 3, 1, 1), persistent=False)
+        register_imagenet_stats(self)
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        return self.model.features((clip.float() / 255.0 - self.mean) / self.std)
+        return self.model.features(normalize_clip(clip, self.mean, self.std))
 
 
 class _BSPStream(nn.Module):

@@ -44,14 +44,13 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from torchmetrics.regression import MeanAbsoluteError
 
 from bsp_lightning.callbacks import log_confusion_matrix
+from bsp_lightning.data.synthesis import BOUNDARY_TYPES
 from bsp_lightning.models.heads import ActionHead, ChangePointHead, ClassificationHead, DistillationProjections
+from bsp_lightning.models.normalize import normalize_clip, register_imagenet_stats
 from bsp_lightning.models.tsm import TSM
 
 logger = logging.getLogger(__name__)
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-BOUNDARY_TYPES = ("diff_class", "same_class", "diff_speed", "same_speed")
 # Stored in every checkpoint so that BSPModule.load_from_checkpoint rebuilds the right variant.
 CLASS_KEY = "bsp_lightning_class"
 
@@ -136,8 +135,7 @@ class BSPModule(pl.LightningModule):
                 f"BSPModule: {len(class_names)} class_names {list(class_names)} for num_classes={num_classes}"
             )
         self.save_hyperparameters()
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 1, 3, 1, 1), persistent=False)
+        register_imagenet_stats(self)
         self.backbone = self.build_backbone()
         self.heads = nn.ModuleDict(self.build_heads())
         self.val_metrics = MetricCollection(self.build_metrics(), prefix="val/")
@@ -233,10 +231,7 @@ class BSPModule(pl.LightningModule):
         """
         if clip.dim() != 5 or clip.shape[2] != 3:
             raise ValueError(f"expected clips (N, T, 3, H, W), got shape {tuple(clip.shape)}")
-        x = clip.float()
-        if clip.dtype == torch.uint8:
-            x = x / 255.0
-        x = (x - self.mean) / self.std
+        x = normalize_clip(clip, self.mean, self.std)
         if self.hparams.channels_last:
             n, t = x.shape[:2]
             x = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (n, t))
