@@ -16,7 +16,8 @@ from safetensors.torch import save_file
 from torch import nn
 
 from bsp_lightning.models import OfficialCheckpointError, TSMClassifier
-from bsp_lightning.models.tsm import TemporalShift, load_official_tsm
+from bsp_lightning.models import load_official_tsm
+from bsp_lightning.models.tsm import TemporalShift
 
 
 class RefShift(nn.Module):

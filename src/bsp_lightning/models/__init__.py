@@ -1,8 +1,9 @@
-"""Video backbones (TSM on timm ResNets), official-checkpoint import and the pretext/action heads."""
+"""Video backbones (TSM on timm ResNets), checkpoint reading, official-checkpoint import and the pretext heads."""
 
 from __future__ import annotations
 
-from bsp_lightning.models.heads import ActionHead, ChangePointHead, ClassificationHead, DistillationProjections
+from bsp_lightning.models.pretext_heads import ActionHead, ChangePointHead, ClassificationHead, DistillationProjections
+from bsp_lightning.models.checkpoints import FrozenBackbone, checkpoint_kind, clean_state_dict, load_backbone
 from bsp_lightning.models.official import OfficialCheckpointError, load_official_tsm
 from bsp_lightning.models.tsm import (
     TSM,
@@ -18,9 +19,13 @@ __all__ = [
     "ChangePointHead",
     "ClassificationHead",
     "DistillationProjections",
+    "FrozenBackbone",
     "OfficialCheckpointError",
     "TSMClassifier",
     "TemporalShift",
+    "checkpoint_kind",
+    "clean_state_dict",
+    "load_backbone",
     "load_imagenet_weights",
     "load_official_tsm",
     "temporal_shift",

@@ -18,12 +18,8 @@ from typing import Any
 
 import torch
 
-from bsp_lightning.models.tsm import (
-    TSMClassifier,
-    read_checkpoint,
-    shifted_block_indices,
-    unwrap_state_dict,
-)
+from bsp_lightning.models.checkpoints import read_checkpoint, unwrap_state_dict
+from bsp_lightning.models.tsm import TSMClassifier, shifted_block_indices
 
 logger = logging.getLogger(__name__)
 

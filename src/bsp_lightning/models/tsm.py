@@ -19,6 +19,8 @@ import torch
 from timm.models.resnet import ResNet
 from torch import nn
 
+from bsp_lightning.models.checkpoints import read_checkpoint, unwrap_state_dict
+
 logger = logging.getLogger(__name__)
 
 SHIFT_PLACES = ("blockres", "block", "none")
@@ -226,45 +228,6 @@ class TSMClassifier(TSM):
         return self.new_fc(self.dropout(self.forward_frames(x)).mean(dim=1))
 
 
-def _read_state_dict(path: Path) -> Any:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path), device="cpu")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle errors have no common base class worth catching separately
-        raise ValueError(f"{path}: cannot read as a PyTorch weights file ({type(err).__name__}: {err})") from err
-
-
-def read_checkpoint(path: str | Path, what: str) -> Any:
-    """Load a weights file on the CPU, safely (``weights_only``), with clear errors.
-
-    Args:
-        path: local file (``.pth``, ``.pt``, ``.tar``, ``.bin`` or ``.safetensors``).
-        what: what the file should contain, for the error message.
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: {what} file not found (nothing is downloaded; give a local path)")
-    return _read_state_dict(path)
-
-
-def unwrap_state_dict(obj: Any, source: str) -> dict[str, torch.Tensor]:
-    """Return the tensor dict inside a checkpoint object, without a ``module.`` prefix.
-
-    Accepts a plain state dict or a dict holding one under ``state_dict``, ``model`` or ``state_dict_ema``.
-    """
-    if isinstance(obj, Mapping):
-        for key in ("state_dict", "model", "state_dict_ema"):
-            if isinstance(obj.get(key), Mapping):
-                obj = obj[key]
-                break
-    if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{source}: not a state dict (expected a mapping of parameter names to tensors)")
-    return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in obj.items()}
-
-
 def _plain_name(key: str) -> str:
     # The shift wrappers add a `.net` level that 2D ImageNet weights do not have.
     return key.replace(".net.", ".")
@@ -306,12 +269,3 @@ def load_imagenet_weights(model: TSM, weights: str | Path | Mapping[str, torch.T
         )
     model.base_model.load_state_dict(mapped, strict=True)
     logger.info("loaded ImageNet weights for %s from %s", model.arch, source)
-
-
-def __getattr__(name: str) -> Any:
-    # `load_official_tsm` lives in models.official (which imports this module); re-export it lazily.
-    if name == "load_official_tsm":
-        from bsp_lightning.models.official import load_official_tsm
-
-        return load_official_tsm
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

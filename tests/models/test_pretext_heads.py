@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bsp_lightning.models.heads import ActionHead, ChangePointHead, ClassificationHead, DistillationProjections
+from bsp_lightning.models.pretext_heads import ActionHead, ChangePointHead, ClassificationHead, DistillationProjections
 
 
 def test_classification_head_is_dropout_then_linear() -> None:

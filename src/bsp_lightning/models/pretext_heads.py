@@ -1,4 +1,5 @@
-"""Heads on top of the TSM features: pretext, action and distillation projections (paper 3.3, 3.4).
+"""Pretext heads on top of the TSM backbone features: boundary, change-point, action and distillation projections
+(paper 3.3, 3.4). "Head" alone means a downstream head (:mod:`bsp_lightning.heads`).
 
 Linear layers start as in the official TSM ``new_fc``: weights ``N(0, 0.001)``, zero bias.
 """
