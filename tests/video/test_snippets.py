@@ -7,8 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-import bsp_lightning.video.snippets as snippets_module
 from bsp_lightning.video import Snippet, iter_snippets, num_snippets
+from bsp_lightning.video.reader import FrameReader
 
 
 def _reference(frames: np.ndarray, length: int, stride: int) -> list[tuple[int, np.ndarray, int]]:
@@ -52,12 +52,13 @@ def test_last_snippet_is_padded_with_the_last_frame(tmp_path, mp4_writer, frame_
 def test_every_frame_converted_once(tmp_path, mp4_writer, frame_maker, monkeypatch):
     path = mp4_writer(tmp_path / "v.mp4", frame_maker(40, 16, 16))
     calls = []
-    original = snippets_module._to_rgb
-    def counting(frame, short_side):
-        calls.append(frame.pts)
-        return original(frame, short_side)
+    original = FrameReader.to_rgb
 
-    monkeypatch.setattr(snippets_module, "_to_rgb", counting)
+    def counting(self, frame):
+        calls.append(frame.pts)
+        return original(self, frame)
+
+    monkeypatch.setattr(FrameReader, "to_rgb", counting)
     assert len(list(iter_snippets(path, 8, 4))) == 9
     assert len(calls) == 40 and calls == sorted(calls)  # once each, in order, despite the overlap
     calls.clear()

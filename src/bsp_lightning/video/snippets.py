@@ -13,7 +13,6 @@ real (the rest are the padding). The number of snippets is :func:`num_snippets`.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections import deque
@@ -21,7 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from bsp_lightning.video.decode import _decode_from, _to_rgb
+from bsp_lightning.video.reader import FrameReader
 
 __all__ = ["Snippet", "iter_snippets", "num_snippets"]
 
@@ -93,7 +92,7 @@ def iter_snippets(
         snippet_length: frames per snippet.
         stride: frames between the starts of consecutive snippets.
         short_side: resize frames so the shorter side has this many pixels (during colour conversion).
-        threads: decoder threads (0: FFmpeg's choice, 1: none).
+        threads: decoder and scaler threads (0: FFmpeg's choice, 1: the calling thread only).
 
     Yields:
         :class:`Snippet` ``(start_frame, frames)``; see the module docstring for the last snippet.
@@ -107,28 +106,27 @@ def iter_snippets(
     next_start = 0
     last_index = -1
     last_emitted_end = -1
-    window_frame = None
-    with contextlib.closing(_decode_from(path, None, 0, threads)) as frames:
-        for index, frame in frames:
-            last_index = index
+    with FrameReader(path, threads, short_side) as reader:
+        for index, frame in reader.frames(0):
             # Frames no snippet needs (stride > snippet_length) are decoded but never converted.
-            if index < next_start:
-                continue
-            if window and frame is window_frame:
-                window.append(window[-1])  # a repeated frame (timestamp gap): share the converted array
-            else:
-                window.append(_to_rgb(frame, short_side))
-            window_frame = frame
-            if index == next_start + snippet_length - 1:
-                yield Snippet(next_start, np.stack(window), snippet_length)
-                last_emitted_end = index
-                next_start += stride
-                # With stride > snippet_length the next snippet starts later: drop what it will not use.
-                if stride >= snippet_length:
-                    window.clear()
-                else:
-                    for _ in range(stride):
-                        window.popleft()
+            rgb = reader.to_rgb(frame) if index >= next_start else None
+            # A picture that did not decode mid-stream is stood in for by the previous one, so that
+            # snippet k still starts at frame k * stride.
+            for number in range(last_index + 1, index + 1):
+                last_index = number
+                if number < next_start:
+                    continue
+                window.append(rgb if number == index or not window else window[-1])
+                if number == next_start + snippet_length - 1:
+                    yield Snippet(next_start, np.stack(window), snippet_length)
+                    last_emitted_end = number
+                    next_start += stride
+                    # With stride > snippet_length the next snippet starts later: drop what it will not use.
+                    if stride >= snippet_length:
+                        window.clear()
+                    else:
+                        for _ in range(stride):
+                            window.popleft()
     if last_index < 0 or last_emitted_end == last_index or next_start > last_index:
         return
     num_real = last_index - next_start + 1
