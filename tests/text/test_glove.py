@@ -60,6 +60,12 @@ def test_second_load_reads_the_cache_without_parsing(tmp_path, monkeypatch):
     assert second.from_cache
     np.testing.assert_array_equal(second.vectors, first.vectors)
     assert second.vocab.words == first.vocab.words and second.vocab.unk_index == 3
+    # Mapped copy-on-write: writable, and writing does not change the cache.
+    assert isinstance(second.vectors, np.memmap) and second.vectors.flags.writeable
+    second.vectors[0] = 7.0
+    third = load_glove(path, mmap=False)
+    assert type(third.vectors) is np.ndarray
+    np.testing.assert_array_equal(third.vectors, first.vectors)
 
 
 def test_changed_file_is_parsed_again(tmp_path):

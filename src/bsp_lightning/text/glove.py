@@ -13,8 +13,8 @@ downloader breaks):
 
 The first load parses the text (about 20-30 s for the 400k x 300 file on one core) and writes
 ``<name>.npy`` (float32 ``(V + 1, d)``) and ``<name>.json`` (the words, ``d`` and the source file's size and
-modification time) next to the file; later loads check the key and read the binary array (well under a
-second; ``benchmarks/glove_load.py``). A changed source file (other size or mtime) is parsed again. When the
+modification time) next to the file; later loads check the key and map the binary array (well under a
+second, ``benchmarks/glove_load.py``). A changed source file (other size or mtime) is parsed again. When the
 file's folder cannot be written, the cache goes to ``$XDG_CACHE_HOME/bsp-lightning/glove`` (default
 ``~/.cache/bsp-lightning/glove``). Nothing is ever downloaded.
 """
@@ -89,6 +89,7 @@ def load_glove(
     member: str | None = None,
     dim: int | None = None,
     cache: bool = True,
+    mmap: bool = True,
 ) -> GloveVectors:
     """Load GloVe vectors from a ``word v1 ... vd`` text file, its ``.gz``, or a ``.zip`` holding it.
 
@@ -101,6 +102,9 @@ def load_glove(
         dim: the vector dimension; default: taken from the first line (its number of fields minus one). A
             first line of two integers (a word2vec header ``count dim``) is read as a header and skipped.
         cache: read and write the binary cache (see the module docstring); ``False`` always parses.
+        mmap: map a cached array copy-on-write (``numpy.load(mmap_mode="c")``) instead of reading it: the
+            load returns at once, pages are read on first use and shared between DataLoader workers, and
+            writing to the array never changes the cache. ``False`` reads the whole array into memory.
 
     Returns:
         :class:`GloveVectors` with float32 vectors ``(V + 1, d)``, the last row zero.
@@ -113,7 +117,7 @@ def load_glove(
     src = _resolve(Path(path), member)
     if cache:
         for base in _cache_bases(src):
-            hit = _read_cache(base, src)
+            hit = _read_cache(base, src, mmap)
             if hit is not None:
                 return hit
     words, vectors = _parse(src, dim)
@@ -295,7 +299,7 @@ def _cache_bases(src: _Source) -> list[Path]:
     return [src.path.parent / f"{name}.bsp-cache", user_cache_dir() / f"{name}-{digest.hexdigest()[:12]}"]
 
 
-def _read_cache(base: Path, src: _Source) -> GloveVectors | None:
+def _read_cache(base: Path, src: _Source, mmap: bool) -> GloveVectors | None:
     meta_path, npy_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".npy")
     if not meta_path.is_file() or not npy_path.is_file():
         return None
@@ -305,7 +309,7 @@ def _read_cache(base: Path, src: _Source) -> GloveVectors | None:
             log.info("GloVe cache %s is stale (source changed); parsing %s again", meta_path, src.display)
             return None
         words = meta["words"]
-        vectors = np.load(npy_path)
+        vectors = np.load(npy_path, mmap_mode="c" if mmap else None)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring unreadable GloVe cache %s: %s", meta_path, exc)
         return None
