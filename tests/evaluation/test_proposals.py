@@ -1,0 +1,57 @@
+"""AR@AN and AUC on cases computed by hand (ActivityNet Evaluation/eval_proposal.py rules)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bsp_lightning.evaluation._io import EvaluationInputError
+from bsp_lightning.evaluation.proposals import average_recall_vs_proposals, read_proposals
+
+GT_VIDEOS = ["a", "a", "b"]
+GT_SEGMENTS = [[0, 10], [20, 30], [0, 5]]
+PROPOSALS = {
+    "a": [[21, 30, 0.8], [0, 10, 0.9], [50, 60, 0.1]],  # ranked by score inside
+    "b": [[0, 4, 0.5]],
+}
+
+
+def test_hand_computed_curve_and_auc():
+    r = average_recall_vs_proposals(GT_VIDEOS, GT_SEGMENTS, PROPOSALS, max_avg_nr_proposals=2,
+                                    tiou_thresholds=[0.5, 0.85])
+    j = np.arange(1, 101)
+    np.testing.assert_allclose(r.proposals_per_video, j / 50)
+    # a keeps 3 (n_used = int(3 j / 100)); tIoUs 1.0 (rank 0), 0.9 (rank 1); b keeps 1 (used at j = 100), tIoU 0.8
+    expected_05 = np.select([j < 34, j < 67, j < 100], [0, 1 / 3, 2 / 3], 1.0)
+    expected_085 = np.select([j < 34, j < 67], [0, 1 / 3], 2 / 3)
+    np.testing.assert_allclose(r.recall, [expected_05, expected_085])
+    np.testing.assert_allclose(r.average_recall[-1], 5 / 6)
+    # trapz over AN = j/50: 0.02 * (1/6 + 32/3 + 1/2 + 64/3 + 3/4) = 0.668333.., divided by AN[-1] = 2
+    assert r.auc == pytest.approx(0.02 * (1 / 6 + 32 / 3 + 1 / 2 + 64 / 3 + 3 / 4) / 2)
+    assert r.ar_at(1) == pytest.approx(1 / 3)
+
+
+def test_proposals_outside_the_ground_truth_count_in_the_total():
+    props = dict(PROPOSALS, z=[[0, 1, 0.9]] * 4)  # 8 proposals, 2 videos: ratio 0.5
+    r = average_recall_vs_proposals(GT_VIDEOS, GT_SEGMENTS, props, max_avg_nr_proposals=2,
+                                    tiou_thresholds=[0.5])
+    # a keeps int(1.5) = 1 (its best, [0, 10]); b keeps int(0.5) = 0; total kept 1; pcn = 4 j / 100
+    j = np.arange(1, 101)
+    np.testing.assert_allclose(r.recall[0], np.where(j >= 25, 1 / 3, 0.0))
+    np.testing.assert_allclose(r.proposals_per_video, 2 * j / 100)
+
+
+def test_video_without_proposals_and_errors(tmp_path):
+    r = average_recall_vs_proposals(GT_VIDEOS, GT_SEGMENTS, {"a": PROPOSALS["a"]}, max_avg_nr_proposals=3,
+                                    tiou_thresholds=[0.5])
+    assert r.recall[0, -1] == pytest.approx(2 / 3)
+    with pytest.raises(EvaluationInputError):
+        average_recall_vs_proposals([], np.zeros((0, 2)), PROPOSALS)
+    with pytest.raises(EvaluationInputError):
+        average_recall_vs_proposals(GT_VIDEOS, GT_SEGMENTS, {})
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"results": {"a": [{"segment": [0, 1], "score": 0.5, "label": "x"}]}}))
+    np.testing.assert_allclose(read_proposals(path)["a"], [[0, 1, 0.5]])
+    path.write_text(json.dumps({"results": {"a": [{"segment": [0, 1]}]}}))
+    with pytest.raises(EvaluationInputError, match="score"):
+        read_proposals(path)
