@@ -18,6 +18,7 @@ from bsp_lightning.annotations.crosstask import load_crosstask
 from bsp_lightning.annotations.errors import AnnotationError, LoadReport
 from bsp_lightning.annotations.thumos import load_thumos14
 from bsp_lightning.utils.io import atomic_write_json
+from bsp_lightning.video import check as check_videos
 
 # format -> (allowed number of paths, what the paths are)
 FORMATS: dict[str, tuple[tuple[int, int], str]] = {
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bsp-lightning data", description="Tools for benchmark annotation files."
     )
-    sub = parser.add_subparsers(dest="action", required=True, metavar="inspect")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos}")
     formats_help = "\n".join(f"  {name:<14} {what}" for name, (_, what) in FORMATS.items())
     inspect = sub.add_parser(
         "inspect",
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-missing-duration", action="store_true",
         help="charades-sta: keep queries whose video is not in the CSV (default: drop them)",
     )  # fmt: skip
+    check_videos.add_parser(sub)
     return parser
 
 
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``bsp-lightning data``; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.action == "check-videos":
+        return check_videos.run(args)
     try:
         report = inspect_annotations(args)
     except (AnnotationError, ValueError) as exc:
