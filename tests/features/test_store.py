@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from bsp_lightning.features.combine import combine
 from bsp_lightning.features.store import (
     FeatureMismatchError,
     FeatureStore,
     FeatureStoreError,
-    combine,
     config_hash,
     load_features,
     read_manifest,

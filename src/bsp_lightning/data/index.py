@@ -27,11 +27,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from bsp_lightning.video.extensions import VIDEO_EXTENSIONS
+
 __all__ = ["VideoIndex", "VideoRecord", "VIDEO_EXTENSIONS", "kinetics_clip_name"]
 
 logger = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 KINETICS_COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
 
 # Kinetics CSVs and folders spell the validation split in several ways.

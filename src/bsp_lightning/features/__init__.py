@@ -1,4 +1,5 @@
-"""Snippet features on disk (``<video_id>.npy`` + ``manifest.json``) and their temporal resampling for the heads."""
+"""Snippet features on disk (``<video_id>.npy`` + ``manifest.json``), two-stream combine, and temporal resampling
+for the heads."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from bsp_lightning.features.resample import (
     strided_indices,
     strided_subsample,
 )
+from bsp_lightning.features.combine import CombineResult, combine
 from bsp_lightning.features.store import (
     MANIFEST_NAME,
-    CombineResult,
     FeatureMismatchError,
     FeatureStore,
     FeatureStoreError,
-    combine,
     config_hash,
     load_features,
     read_manifest,

@@ -18,7 +18,10 @@ A per-video entry::
      "num_frames": 24, "config_hash": "...", "reason": null}
 
 ``snippet_starts`` are the start times in seconds of each snippet's first frame (``start_frame / fps``).
-A failed video has ``"status": "failed"`` and the ``reason``.
+A failed video has ``"status": "failed"`` and the ``reason``. Entries written by ``extract`` also record
+``expected_frames`` (the exact frame count of the file) and ``source`` (``{"size", "mtime_ns"}`` of the
+video file); when fewer frames decoded than expected the status is ``"partial"`` (its features cover what
+decoded), and a video whose file changed since is extracted again.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +44,9 @@ __all__ = [
     "FeatureStoreError",
     "FeatureMismatchError",
     "FeatureStore",
-    "CombineResult",
     "config_hash",
     "read_manifest",
     "load_features",
-    "combine",
 ]
 
 MANIFEST_NAME = "manifest.json"
@@ -160,15 +160,23 @@ class FeatureStore:
             return self._read_json(path)
         return self._stored_manifest().get("videos", {}).get(video_id)
 
-    def is_complete(self, video_id: str, config_hash_: str) -> bool:
-        """True when ``<video_id>.npy`` exists and was written by a run with configuration ``config_hash_``."""
+    def is_complete(
+        self, video_id: str, config_hash_: str, source: Mapping[str, int] | None = None
+    ) -> bool:
+        """True when ``<video_id>.npy`` exists, has status ``ok`` and was written with ``config_hash_``.
+
+        Args:
+            source: the source video's current ``{"size", "mtime_ns"}``; when the entry recorded other
+                values the video changed since, and is not complete. ``partial`` entries are never complete
+                (a half-downloaded file is retried once the download finished).
+        """
         entry = self.entry(video_id)
-        return (
-            entry is not None
-            and entry.get("status") == "ok"
-            and entry.get("config_hash") == config_hash_
-            and self.feature_path(video_id).is_file()
-        )
+        if entry is None or entry.get("status") != "ok" or entry.get("config_hash") != config_hash_:
+            return False
+        recorded = entry.get("source")
+        if source is not None and recorded is not None and dict(recorded) != dict(source):
+            return False
+        return self.feature_path(video_id).is_file()
 
     def write_video(
         self,
@@ -178,8 +186,20 @@ class FeatureStore:
         fps: float,
         num_frames: int,
         config_hash_: str,
+        status: str = "ok",
+        expected_frames: int | None = None,
+        source: Mapping[str, int] | None = None,
     ) -> dict[str, Any]:
-        """Write the features of one video (atomically), then its entry; return the entry."""
+        """Write the features of one video (atomically), then its entry; return the entry.
+
+        Args:
+            num_frames: frames that decoded.
+            status: ``"ok"``, or ``"partial"`` when fewer (or more) frames decoded than ``expected_frames``.
+            expected_frames: the exact frame count of the file (recorded when given).
+            source: the source video's ``{"size", "mtime_ns"}`` (recorded when given; see :meth:`is_complete`).
+        """
+        if status not in ("ok", "partial"):
+            raise FeatureStoreError(f"{video_id}: status must be 'ok' or 'partial', got {status!r}")
         features = np.ascontiguousarray(features, dtype=np.float32)
         starts = [float(t) for t in snippet_starts]
         if features.ndim != 2 or features.shape[0] != len(starts):
@@ -188,7 +208,7 @@ class FeatureStore:
             )
         atomic_save_npy(self.feature_path(video_id), features)
         entry = {
-            "status": "ok",
+            "status": status,
             "num_snippets": int(features.shape[0]),
             "feature_dim": int(features.shape[1]),
             "snippet_starts": starts,
@@ -197,6 +217,10 @@ class FeatureStore:
             "config_hash": config_hash_,
             "reason": None,
         }
+        if expected_frames is not None:
+            entry["expected_frames"] = int(expected_frames)
+        if source is not None:
+            entry["source"] = {"size": int(source["size"]), "mtime_ns": int(source["mtime_ns"])}
         atomic_write_json(self._entry_path(video_id), entry, indent=None)
         return entry
 
@@ -235,21 +259,13 @@ class FeatureStore:
 
 
 def _summary(videos: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    # "partial" appears only when some video is partial, so manifests of clean runs keep their two counts
     ok = sum(1 for e in videos.values() if e.get("status") == "ok")
-    return {"ok": ok, "failed": len(videos) - ok}
-
-
-@dataclass
-class CombineResult:
-    """What :func:`combine` wrote."""
-
-    written: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    feature_dim: int = 0
-
-
-def _ok_entries(store: FeatureStore) -> dict[str, dict[str, Any]]:
-    return {vid: e for vid, e in store.entries().items() if e.get("status") == "ok"}
+    partial = sum(1 for e in videos.values() if e.get("status") == "partial")
+    counts = {"ok": ok, "failed": len(videos) - ok - partial}
+    if partial:
+        counts["partial"] = partial
+    return counts
 
 
 def _disagreement(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
@@ -264,81 +280,3 @@ def _disagreement(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
         k = int(np.argmax(diff > TIME_TOLERANCE))
         return f"snippet start times differ from snippet {k} ({starts_a[k]:.6f}s vs {starts_b[k]:.6f}s)"
     return None
-
-
-def combine(
-    dir_a: str | os.PathLike,
-    dir_b: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    allow_missing: bool = False,
-) -> CombineResult:
-    """Concatenate two feature folders along the channel axis: ``(N, Da) + (N, Db) -> (N, Da + Db)``.
-
-    Two-stream features (vanilla + BSP) as in the paper. Every video must have the same snippet count and
-    snippet start times in both folders; all disagreements are collected and reported together before
-    anything is written.
-
-    Args:
-        dir_a: first feature folder (its channels come first).
-        dir_b: second feature folder.
-        out_dir: output folder (same layout, with its own manifest).
-        allow_missing: combine only the videos present (and ok) in both folders instead of failing on
-            videos present in one of them only; those are reported in ``CombineResult.skipped``.
-
-    Raises:
-        FeatureStoreError: a folder or manifest is missing or malformed, or a feature file does not match
-            its manifest entry.
-        FeatureMismatchError: some videos disagree (names them and says what differs).
-    """
-    store_a, store_b = FeatureStore(dir_a, create=False), FeatureStore(dir_b, create=False)
-    for store in (store_a, store_b):
-        if not store.manifest_path.is_file() and not (store.root / ENTRIES_DIR).is_dir():
-            raise FeatureStoreError(f"{store.manifest_path}: missing (not a bsp-lightning feature folder)")
-    ok_a, ok_b = _ok_entries(store_a), _ok_entries(store_b)
-    problems: dict[str, str] = {}
-    skipped: dict[str, str] = {}
-    for vid in sorted(set(ok_a) ^ set(ok_b)):
-        where = f"only in {store_a.root}" if vid in ok_a else f"only in {store_b.root}"
-        (skipped if allow_missing else problems)[vid] = where
-    common = sorted(set(ok_a) & set(ok_b))
-    for vid in common:
-        why = _disagreement(ok_a[vid], ok_b[vid])
-        if why is not None:
-            problems[vid] = why
-    if problems:
-        raise FeatureMismatchError(problems)
-
-    manifest_a, manifest_b = store_a.manifest(), store_b.manifest()
-    out = FeatureStore(out_dir)
-    combined_config = {
-        "combined_from": [
-            {"path": str(store_a.root), "config": manifest_a["config"], "config_hash": manifest_a["config_hash"]},
-            {"path": str(store_b.root), "config": manifest_b["config"], "config_hash": manifest_b["config_hash"]},
-        ]
-    }
-    hash_ = config_hash(
-        {"combined_from": [manifest_a["config_hash"], manifest_b["config_hash"]]}
-    )
-    result = CombineResult(skipped=skipped)
-    for vid in common:
-        feats_a, feats_b = load_features(store_a.root, vid), load_features(store_b.root, vid)
-        for store, feats, entry in ((store_a, feats_a, ok_a[vid]), (store_b, feats_b, ok_b[vid])):
-            if feats.shape[0] != entry["num_snippets"]:
-                raise FeatureStoreError(
-                    f"{store.feature_path(vid)}: {feats.shape[0]} snippets but the manifest says "
-                    f"{entry['num_snippets']}"
-                )
-        entry = ok_a[vid]
-        out.write_video(
-            vid,
-            np.concatenate([feats_a, feats_b], axis=1),
-            entry["snippet_starts"],
-            entry["fps"],
-            entry["num_frames"],
-            hash_,
-        )
-        result.written.append(vid)
-        result.feature_dim = feats_a.shape[1] + feats_b.shape[1]
-    combined_config["feature_dim"] = result.feature_dim
-    out.write_manifest(combined_config, hash_)
-    return result

@@ -102,15 +102,6 @@ class BSPModule(pl.LightningModule):
     # the pretext this class implements; ChangePointModule says "regression"
     PRETEXT = "classification"
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> BSPModule:
-        # The regression pretext used to be a flag of this class; it is now its own subclass. Configs and
-        # checkpoints that say `BSPModule` with `pretext: regression` still get the right module.
-        if cls is BSPModule and kwargs.get("pretext") == "regression":
-            from bsp_lightning.pretrain.changepoint import ChangePointModule
-
-            cls = ChangePointModule
-        return super().__new__(cls)
-
     def __init__(
         self,
         arch: str = "resnet18",
@@ -136,6 +127,13 @@ class BSPModule(pl.LightningModule):
         compile: bool = False,
     ) -> None:
         super().__init__()
+        if pretext == "regression" and type(self) is BSPModule:
+            # The regression pretext used to be a flag of this class; it is now its own subclass. Configs and
+            # checkpoints that say `BSPModule` with `pretext: regression` still get that module (a `__new__`
+            # would hide this signature from the command line's parser).
+            from bsp_lightning.pretrain.changepoint import ChangePointModule
+
+            self.__class__ = ChangePointModule
         if pretext != self.PRETEXT:
             hint = " (the regression pretext is ChangePointModule: --model ChangePointModule)" if (
                 pretext == "regression") else ""

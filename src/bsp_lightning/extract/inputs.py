@@ -1,0 +1,189 @@
+"""What an extraction reads: the video list, the snippet settings, and their defaults from the checkpoints.
+
+Snippet settings default to what the checkpoint was trained with (issue 9): a BSP checkpoint records its
+DataModule's hyper-parameters (``datamodule_hyper_parameters``), so ``num_frames`` gives the frames per
+snippet, ``short_side`` the decoding size and ``resolution`` the centre crop (the validation protocol of
+:class:`~bsp_lightning.data.BSPDataModule`). An official TSM file keeps TSM's single-crop test protocol,
+short side 256 then a 224 crop, 8 frames. A flag given on the command line wins. The manifest records each
+value and where it came from (``config.settings_source``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bsp_lightning.video.extensions import VIDEO_EXTENSIONS
+
+__all__ = [
+    "OFFICIAL_TSM_SETTINGS",
+    "UNSET",
+    "ExtractionError",
+    "SnippetSpec",
+    "VideoItem",
+    "checkpoint_settings",
+    "list_videos",
+    "resolve_spec",
+    "source_stat",
+]
+
+# TSM's single-crop test protocol (mit-han-lab/temporal-shift-module, test_models.py: scale 256, crop 224).
+OFFICIAL_TSM_SETTINGS = {"snippet_length": 8, "short_side": 256, "crop_size": 224}
+SETTINGS = ("snippet_length", "short_side", "crop_size")
+class _Unset:
+    """A setting not given (None is a value: "keep the size")."""
+
+    def __repr__(self) -> str:
+        return "from the checkpoint"
+
+
+UNSET: Any = _Unset()
+
+
+class ExtractionError(ValueError):
+    """Bad extraction input (videos, checkpoint, options); the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class SnippetSpec:
+    """How videos are cut into snippets and how frames are sized.
+
+    Attributes:
+        snippet_length: consecutive frames per snippet (8 in the paper).
+        stride: frames between snippet starts.
+        short_side: resize the shorter side to this many pixels (None: keep).
+        crop_size: centre crop ``crop_size x crop_size`` after resizing (None: no crop).
+    """
+
+    snippet_length: int = 8
+    stride: int = 8
+    short_side: int | None = 256
+    crop_size: int | None = 224
+
+    def __post_init__(self) -> None:
+        if self.snippet_length < 1 or self.stride < 1:
+            raise ExtractionError(f"snippet length and stride must be >= 1, got {self.snippet_length}, {self.stride}")
+        for name in ("short_side", "crop_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ExtractionError(f"{name} must be >= 1, got {value}")
+
+
+@dataclass(frozen=True)
+class VideoItem:
+    """One video to extract: its id (file stem, the name of the ``.npy``) and path."""
+
+    video_id: str
+    path: str
+
+
+def list_videos(source: str | os.PathLike) -> list[VideoItem]:
+    """The videos of a folder (recursively, by extension, sorted), of a list file (one path per line), or one file.
+
+    In a list file, blank lines and lines starting with ``#`` are skipped and relative paths are relative
+    to the list file's folder; a listed file that does not exist is kept (it is recorded as failed).
+
+    Raises:
+        ExtractionError: ``source`` does not exist, lists no video, or two videos share an id.
+    """
+    source = Path(source)
+    if source.is_dir():
+        paths = sorted(p for p in source.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+        if not paths:
+            raise ExtractionError(f"{source}: no video files ({', '.join(VIDEO_EXTENSIONS)})")
+    elif source.is_file() and source.suffix.lower() in VIDEO_EXTENSIONS:
+        paths = [source]
+    elif source.is_file():
+        try:
+            lines = [line.strip() for line in source.read_text().splitlines()]
+        except (OSError, UnicodeDecodeError) as err:
+            raise ExtractionError(f"{source}: cannot read as a text list of video paths ({err})") from None
+        paths = [Path(x) if Path(x).is_absolute() else source.parent / x for x in lines if x and not x.startswith("#")]
+        if not paths:
+            raise ExtractionError(f"{source}: the list names no video")
+    else:
+        raise ExtractionError(f"{source}: no such folder or list file")
+    items: dict[str, VideoItem] = {}
+    for path in paths:
+        vid = path.stem
+        if vid in items:
+            raise ExtractionError(f"{path}: video id {vid!r} also used by {items[vid].path} (ids are file stems)")
+        items[vid] = VideoItem(vid, str(path))
+    return list(items.values())
+
+
+def source_stat(path: str | os.PathLike) -> dict[str, int] | None:
+    """``{"size", "mtime_ns"}`` of a source video (recorded per feature file; a change re-extracts it)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+
+
+def checkpoint_settings(path: str | os.PathLike, kind: str) -> tuple[dict[str, Any], str]:
+    """The snippet settings a checkpoint implies, and where they come from.
+
+    Args:
+        path: the checkpoint.
+        kind: ``"bsp"`` or ``"official_tsm"`` (:func:`bsp_lightning.models.checkpoints.checkpoint_kind`).
+
+    Returns:
+        ``({"snippet_length", "short_side", "crop_size"}, source)``; see the module docstring.
+    """
+    from bsp_lightning.models.checkpoints import peek_checkpoint
+
+    if kind != "bsp":
+        return dict(OFFICIAL_TSM_SETTINGS), "official TSM test protocol (short side 256, crop 224)"
+    ckpt = peek_checkpoint(path)
+    data = ckpt.get("datamodule_hyper_parameters") if isinstance(ckpt, Mapping) else None
+    model = ckpt.get("hyper_parameters") if isinstance(ckpt, Mapping) else None
+    if isinstance(data, Mapping) and "num_frames" in data and "resolution" in data:
+        settings = {"snippet_length": int(data["num_frames"]), "short_side": data.get("short_side"),
+                    "crop_size": int(data["resolution"])}
+        return settings, f"{path}: the DataModule's num_frames, short_side and resolution"
+    settings = dict(OFFICIAL_TSM_SETTINGS)
+    if isinstance(model, Mapping) and "num_segments" in model:
+        settings["snippet_length"] = int(model["num_segments"])
+        return settings, f"{path}: the model's num_segments (no DataModule recorded; sizes 256/224)"
+    return settings, "default 8 frames, 256/224 (the checkpoint records no data configuration)"
+
+
+def resolve_spec(
+    checkpoints: Sequence[tuple[str, str]],
+    snippet_length: Any = UNSET,
+    stride: int = 8,
+    short_side: Any = UNSET,
+    crop_size: Any = UNSET,
+) -> tuple[SnippetSpec, dict[str, str]]:
+    """The snippet settings of a run: the values given, the others from the checkpoints.
+
+    Args:
+        checkpoints: ``(path, kind)`` per stream.
+        snippet_length, short_side, crop_size: given values, or :data:`UNSET`.
+        stride: frames between snippet starts.
+
+    Returns:
+        ``(spec, source per setting)``.
+
+    Raises:
+        ExtractionError: two checkpoints imply different values for a setting that was not given.
+    """
+    given = {"snippet_length": snippet_length, "short_side": short_side, "crop_size": crop_size}
+    implied = [(path, *checkpoint_settings(path, kind)) for path, kind in checkpoints]
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {"stride": "given"}
+    for name in SETTINGS:
+        if given[name] is not UNSET:
+            values[name], sources[name] = given[name], "given"
+            continue
+        options = {repr(s[name]): (p, s[name], src) for p, s, src in implied}
+        if len(options) > 1:
+            listed = "; ".join(f"{p}: {v}" for p, v, _ in options.values())
+            flag = {"snippet_length": "--snippet-length", "short_side": "--short-side", "crop_size": "--crop"}[name]
+            raise ExtractionError(f"the checkpoints imply different {name} ({listed}); give {flag}")
+        _, values[name], sources[name] = next(iter(options.values()))
+    return SnippetSpec(values["snippet_length"], stride, values["short_side"], values["crop_size"]), sources
