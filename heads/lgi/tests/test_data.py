@@ -1,0 +1,154 @@
+"""Tokeniser, vocabulary, attention-guidance target, LGI-style annotation reading, feature bank and dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bsp_lightning.annotations.errors import AnnotationError
+from bsp_lightning.features.resample import strided_subsample
+from bsp_lightning.text import Vocabulary
+from bsp_lgi.annotations import read_anet_captions_lgi, read_charades_sta_lgi
+from bsp_lgi.data import LGIDataModule, attention_mask, build_vocabulary, collate, encode_query, tokenize
+from bsp_lgi.features import FeatureBank
+
+# Lines in the Charades-STA format (``vid start end##sentence``), with its punctuation habits.
+STA_LINES = [
+    "AO8RW 0.0 6.9##a person is putting a book on a shelf.",
+    "AO8RW 12.3 19.4##Person's laughing, then sits down.",
+    "Y6R7T 30.1 25.0##the person closes the door",
+    "Y6R7T 0.0 40.0##A person opens a door; they look out the window!",
+]
+
+
+def test_tokenize_lower_cases_and_deletes_punctuation():
+    assert tokenize(STA_LINES[0].split("##")[1]) == ["a", "person", "is", "putting", "a", "book", "on", "a", "shelf"]
+    # punctuation is deleted, not replaced by a space: "Person's" -> "persons"
+    assert tokenize("Person's laughing, then sits down.") == ["persons", "laughing", "then", "sits", "down"]
+    assert tokenize("  A-B  (c)  ") == ["ab", "c"]
+    assert tokenize("...!") == []
+
+
+def test_vocabulary_specials_first_then_sorted_words():
+    vocab = build_vocabulary(line.split("##")[1] for line in STA_LINES)
+    assert vocab[:4] == ["<PAD>", "<UNK>", "<S>", "<E>"]
+    words = vocab[4:]
+    assert words == sorted(words) and len(words) == len(set(words))
+    assert words == ["a", "book", "closes", "door", "down", "is", "laughing", "look", "on", "opens", "out", "person",
+                     "persons", "putting", "shelf", "sits", "the", "then", "they", "window"]
+
+
+def test_encode_query_pads_truncates_and_never_empty():
+    vocab = Vocabulary(["<PAD>", "<UNK>", "<S>", "<E>", "a", "door"], unk_index=1)
+    labels, n = encode_query(["a", "red", "door"], vocab, 5)
+    assert labels.tolist() == [4, 1, 5, 0, 0] and n == 3
+    labels, n = encode_query(["a"] * 7, vocab, 5)
+    assert labels.tolist() == [4] * 5 and n == 5
+    labels, n = encode_query([], vocab, 3)
+    assert labels.tolist() == [1, 0, 0] and n == 1
+
+
+@pytest.mark.parametrize("start,end,duration,num_features,expected", [
+    # n = 10: first = round(2.0/20*10) = 1, last = round(7.0/20*10) = round(3.5) = 4 (half to even): 1..4
+    (2.0, 7.0, 20.0, 10, [1, 2, 3, 4]),
+    # round(2.5) = 2 (half to even): 2.5/10*10 -> 2 ; end 4.5 -> 4: positions 2..4
+    (2.5, 4.5, 10.0, 10, [2, 3, 4]),
+    # n = min(300, 128) = 128: first = round(0/30*128) = 0, last = round(3/30*128) = round(12.8) = 13
+    (0.0, 3.0, 30.0, 300, list(range(0, 14))),
+    # zero length: last = max(round, first + 1): 5..6
+    (5.0, 5.0, 10.0, 10, [5, 6]),
+    # start at the end: first = min(10, 9) = 9, last = max(10, 10) = 10: 9..10 (10 is a padded position)
+    (10.0, 10.0, 10.0, 10, [9, 10]),
+    # end past the video (L = 10 < 128): last = round(15/10*10) = 15: 6..15 covers padded positions 10..15
+    (6.0, 15.0, 10.0, 10, list(range(6, 16))),
+    # end far past a long video: last = round(50/20*128) = 320, cut at 128 by the slice: 64..127
+    (10.0, 50.0, 20.0, 500, list(range(64, 128))),
+    # reversed moment (the 4 Charades-STA train lines): first = 6, last = max(round(4.0), 7) = 7: 6..7
+    (6.0, 4.0, 10.0, 10, [6, 7]),
+])
+def test_attention_mask_hand_computed(start, end, duration, num_features, expected):
+    mask = attention_mask(start, end, duration, num_features)
+    assert mask.dtype == np.float32 and mask.shape == (128,)
+    assert np.flatnonzero(mask).tolist() == expected
+
+
+def test_attention_mask_rejects_bad_duration():
+    with pytest.raises(ValueError, match="duration"):
+        attention_mask(0.0, 1.0, 0.0, 10)
+
+
+def test_charades_reader_keeps_everything_and_counts(tmp_path, charades_files):
+    lines = STA_LINES + ["", "ZZZZZ 1.0 2.0##video without a duration"]
+    charades_files(tmp_path, "train", {"AO8RW": 30.0, "Y6R7T": 31.5}, lines)
+    queries, report = read_charades_sta_lgi(tmp_path / "charades_sta_train.txt", tmp_path / "Charades_v1_train.csv")
+    assert [(q.video_id, q.start, q.end) for q in queries] == [
+        ("AO8RW", 0.0, 6.9), ("AO8RW", 12.3, 19.4), ("Y6R7T", 30.1, 25.0), ("Y6R7T", 0.0, 40.0)]
+    assert queries[3].end > queries[3].duration == 31.5  # not clipped
+    assert report.anomalies == {"start_after_end": 1, "end_past_video": 1, "blank_line": 1, "missing_duration": 1}
+
+
+def test_charades_reader_one_line_error(tmp_path, charades_files):
+    charades_files(tmp_path, "train", {"AO8RW": 30.0}, ["AO8RW 0.0 x##a person"])
+    with pytest.raises(AnnotationError, match=r"charades_sta_train.txt:1: end is not a number"):
+        read_charades_sta_lgi(tmp_path / "charades_sta_train.txt", tmp_path / "Charades_v1_train.csv")
+
+
+def test_anet_reader_reads_files_in_order(tmp_path):
+    (tmp_path / "a.json").write_text('{"v_x": {"duration": 10, "timestamps": [[0, 4], [3, 12]], '
+                                     '"sentences": [" A man.", "He sits."]}}')
+    (tmp_path / "b.json").write_text('{"v_y": {"duration": 5, "timestamps": [[1, 2]], "sentences": ["x", "y"]}}')
+    queries, report = read_anet_captions_lgi([tmp_path / "a.json", tmp_path / "b.json"])
+    assert [(q.video_id, q.start, q.end, q.sentence) for q in queries] == [
+        ("v_x", 0.0, 4.0, "A man."), ("v_x", 3.0, 12.0, "He sits."), ("v_y", 1.0, 2.0, "x")]
+    assert report.anomalies == {"end_past_video": 1, "unpaired_entry": 1}
+
+
+@pytest.mark.parametrize("memmap_above_gb", [4.0, 0.0])
+def test_feature_bank_matches_the_arrays(tmp_path, memmap_above_gb):
+    rng = np.random.default_rng(0)
+    arrays = {"a": rng.normal(size=(5, 3)).astype(np.float32), "b": rng.normal(size=(300, 3)).astype(np.float32)}
+    bank = FeatureBank(["a", "b"], arrays.__getitem__, 3, [5, 300], memmap_above_gb, tmp_path / "cache")
+    assert bank.memmapped == (memmap_above_gb == 0.0)
+    tol = 1e-3 if bank.memmapped else 0
+    assert bank.rows.dtype == (np.float16 if bank.memmapped else np.float32)
+    np.testing.assert_allclose(bank.video("b"), arrays["b"], rtol=tol, atol=tol)
+    out, valid = bank.sample("a", 8)
+    assert valid == 5 and out.dtype == np.float32 and not out[5:].any()
+    expected, _ = strided_subsample(arrays["b"], 128, np.random.default_rng(3))
+    got, valid = bank.sample("b", 128, np.random.default_rng(3))
+    assert valid == 128
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+    path = bank.path
+    bank.close()
+    assert path is None or not path.exists()
+
+
+def test_datamodule_split_vocabulary_and_batches(grounding_data):
+    dm = LGIDataModule(str(grounding_data["features"]), str(grounding_data["annotations"]), batch_size=4)
+    split = dm.split_videos
+    assert len(split["val"]) == 2 and len(split["train"]) == 14 and not set(split["val"]) & set(split["train"])
+    assert dm.data_info["vocabulary"][:4] == ["<PAD>", "<UNK>", "<S>", "<E>"]
+    dm.setup("fit")
+    train, val = dm.dataset("train"), dm.dataset("val")
+    assert len(train) == 28 and len(val) == 4
+    assert {r["video"] for r in val.records} == set(split["val"])
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["features"].shape == (4, 128, 8) and batch["words"].shape == (4, 10)
+    r = train.records[0]
+    L = dm.bank.num_snippets(r["feature_id"])
+    assert r["start_n"] == pytest.approx(r["gt"][0] / r["duration"])
+    np.testing.assert_array_equal(r["attention_mask"], attention_mask(*r["gt"], r["duration"], L))
+    # evaluation: offset 0, the official test sampling
+    item = dm.dataset("test")[0]
+    ref, valid = strided_subsample(dm.bank.video(item["feature_id"]), 128)
+    np.testing.assert_array_equal(item["features"], ref)
+    b = collate([item])
+    assert b["segment_mask"][0].sum() == valid == min(128, dm.bank.num_snippets(item["feature_id"]))
+    assert (b["word_mask"] == (b["words"] > 0)).all()
+
+
+def test_datamodule_needs_a_folder(grounding_data):
+    dm = LGIDataModule(str(grounding_data["features"]),
+                       str(grounding_data["annotations"] / "charades_sta_train.txt"))
+    with pytest.raises(AnnotationError, match="must be the folder"):
+        dm.data_info
