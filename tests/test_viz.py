@@ -98,3 +98,15 @@ def test_fig2_png_from_the_datamodule(tmp_path, capsys, mp4_writer, frame_maker)
     assert "boundary types drawn: diff_class, same_class, diff_speed, same_speed" in capsys.readouterr().out
     image = mpimg.imread(out)
     assert image.ndim == 3 and image.shape[1] > image.shape[0]  # 4 rows of 8 frames: a wide strip
+
+
+def test_importing_viz_leaves_the_matplotlib_backend_alone():
+    # a notebook's inline backend (or any caller's choice) must survive `from bsp_lightning import viz`
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import bsp_lightning.viz; "
+            "import matplotlib.pyplot as plt; print(matplotlib.get_backend())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "svg"

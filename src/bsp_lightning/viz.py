@@ -1,4 +1,8 @@
-"""The paper's figures as PNG files (``bsp-lightning viz {fig2,fig4}``), drawn with matplotlib (Agg).
+"""The paper's figures as PNG files (``bsp-lightning viz {fig2,fig4}``), drawn with matplotlib.
+
+Figures are :class:`matplotlib.figure.Figure` objects saved straight to PNG (no pyplot), so importing this
+module leaves matplotlib's backend and the caller's open figures alone (a notebook keeps its inline
+backend).
 
 - **Fig. 4** (sec. 4.3): how much consecutive snippet features change at an action boundary and away from
   one, for two checkpoints side by side (e.g. vanilla vs BSP). Features are L2-normalised per snippet; the
@@ -26,13 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bsp_lightning.features.store import FeatureStoreError, load_features, read_manifest  # noqa: E402
+from bsp_lightning.features.store import FeatureStoreError, load_features, read_manifest
 from bsp_lightning.utils.cli import HelpFormatter
 
 logger = logging.getLogger(__name__)
@@ -186,8 +187,8 @@ def plot_fig4(streams: Sequence[BoundaryDifferences], out: str | os.PathLike) ->
     top = max(float(np.quantile(np.concatenate([s.boundary.ravel(), s.non_boundary.ravel()]), 0.995))
               for s in streams)
     bins = np.linspace(0.0, top, 50)
-    fig, axes = plt.subplots(3, len(streams), figsize=(4.2 * len(streams), 10.5), squeeze=False,
-                             gridspec_kw={"height_ratios": [1.6, 1.6, 1.2]})
+    fig = Figure(figsize=(4.2 * len(streams), 10.5))
+    axes = fig.subplots(3, len(streams), squeeze=False, gridspec_kw={"height_ratios": [1.6, 1.6, 1.2]})
     image = None
     for j, (stream, (mean_b, mean_n)) in enumerate(zip(streams, means)):
         for i, (mean, kind, count) in enumerate(((mean_b, "boundary", len(stream.boundary)),
@@ -210,7 +211,6 @@ def plot_fig4(streams: Sequence[BoundaryDifferences], out: str | os.PathLike) ->
     fig.suptitle(f"Consecutive snippet feature differences (D reshaped to {rows}x{cols})", fontsize=11)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 
@@ -227,8 +227,8 @@ def plot_fig2(samples: Mapping[str, Mapping[str, Any]], out: str | os.PathLike) 
     if not samples:
         raise VizError("no clip to draw")
     num_frames = max(len(s["clip"]) for s in samples.values())
-    fig, axes = plt.subplots(len(samples), num_frames, figsize=(1.3 * num_frames, 1.55 * len(samples)),
-                             squeeze=False)
+    fig = Figure(figsize=(1.3 * num_frames, 1.55 * len(samples)))
+    axes = fig.subplots(len(samples), num_frames, squeeze=False)
     for i, (name, sample) in enumerate(samples.items()):
         clip = np.asarray(sample["clip"])
         if clip.shape[1] == 3 and clip.shape[-1] != 3:
@@ -258,7 +258,6 @@ def plot_fig2(samples: Mapping[str, Mapping[str, Any]], out: str | os.PathLike) 
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 

@@ -296,3 +296,15 @@ def test_configurable_from_jsonargparse():
     dm = BSPDataModule(**cfg.data.as_dict())
     assert dm.boundary_types == ["diff_speed", "same_speed"] and dm.num_classes == 2
     assert dm.gammas == (0.5, 3.0) and dm.change_point_range == (2, 5) and dm.tau == 4
+
+
+def test_reading_num_action_classes_generates_nothing(tmp_path, monkeypatch):
+    from bsp_lightning.data import toy
+
+    monkeypatch.setenv("BSP_TOY_ROOT", str(tmp_path / "toy"))
+    monkeypatch.setattr(toy, "ensure_toy_data", lambda *a, **k: pytest.fail("generated the toy dataset"))
+    dm = BSPDataModule()
+    # the count the default toy dataset will have (write_toy_kinetics' default: every toy action)
+    assert dm.num_action_classes == len(toy.TOY_ACTIONS)
+    assert dm.num_classes == 4
+    assert not (tmp_path / "toy").exists()

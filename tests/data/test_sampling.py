@@ -73,3 +73,14 @@ def test_choose_gamma_only_fitting_factors():
     assert {choose_gamma((0.5, 2.0, 4.0), 26, 4, 2, 1, rng) for _ in range(50)} == {0.5, 2.0, 4.0}
     with pytest.raises(ClipTooShortError, match="spans at least 5"):
         choose_gamma((0.5, 2.0), 4, 4, 2, 1, rng)
+
+
+@pytest.mark.parametrize("tau", [1, 2, 3, 4, 5, 8])
+@pytest.mark.parametrize("gamma", [0.1, 0.25, 0.3, 0.5, 0.7, 1.5, 2.0, 2.5, 3.0, 4.0])
+def test_diff_speed_offsets_at_stride_one_equal_equation_3_positions_minus_one(tau, gamma):
+    # one rounding rule for equation (3): the sampler at stride 1 reads exactly the synthesis' source frames
+    from bsp_lightning.data.synthesis import diff_speed_positions
+
+    for t in range(1, 2 * tau):
+        expected = diff_speed_positions(tau, t, gamma) - 1
+        assert diff_speed_offsets(tau, t, gamma, 1).tolist() == expected.tolist(), (tau, t, gamma)

@@ -1,323 +1,31 @@
 """BSPDataModule: synthesized boundary clips (or plain action clips) from trimmed Kinetics-format videos.
 
-The data path of one sample, top to bottom (:class:`BoundaryClipDataset`):
-
-1. a generator seeded by ``(seed, split, epoch, sample)``: the same samples whatever ``num_workers`` is;
-2. draw the boundary type among ``boundary_types`` (``mode="bsp"``), then the source video(s) under the
-   class constraints: two classes for diff-class, one class with two different videos for same-class;
-3. pick the frames each source needs (:mod:`bsp_lightning.data.sampling`: a random window read every
-   ``frame_stride`` frames, the same base rate for every type) and decode only those, resized to
-   ``short_side`` while decoding (:func:`bsp_lightning.video.read_frames`);
-4. crop/resize/flip every frame of every source with one box (:mod:`bsp_lightning.data.transforms`);
-5. synthesize the clip (:mod:`bsp_lightning.data.synthesis`) and its change-point heatmap.
-
-A corrupt, unreadable or too-short video is skipped with a logged reason (a warning the first time a
-worker meets the file, debug messages after) and other sources are drawn for the same sample, at most
-``max_retries`` times; each sample carries the number of videos it skipped
-(``num_skipped``), so the count is exact whatever the number of workers. The module sums it over the
-batches it sees and :class:`SkippedVideosCallback` (attached by :meth:`BSPDataModule.setup`) logs the
-count at the end of every epoch. When no retry succeeds, :class:`NoUsableVideoError` stops the run.
-
-Batch (``B`` samples, ``T = num_frames``)::
-
-    clip          uint8   (B, T, C, H, W)
-    label         int64   (B,)   position of the boundary type in ``boundary_types`` (action class in
-                                 mode "action")
-    boundary_type int64   (B,)   the paper's label 0 diff-class, 1 same-class, 2 diff-speed, 3 same-speed
-                                 (-1 in mode "action")
-    change_point  float32 (B,)   1-based frame after which the boundary lies (0 when there is none)
-    heatmap       float32 (B, T) exp(-(t - mu)^2 / (2 tau)), all zeros when there is no boundary
-    gamma         float32 (B,)   speed factor of diff-speed clips (1 for the other types)
-    action_label  int64   (B,)   class of the first source video
-    video_id      list[str]      first source;  video_id_2  list[str]: second source ("" if none)
-    num_skipped   int64   (B,)   broken videos skipped while drawing each sample
+The samples themselves (boundary synthesis, source sampling, skipping broken videos, the batch format) are
+:class:`bsp_lightning.data.dataset.BoundaryClipDataset`; this module holds the LightningDataModule that
+indexes the splits and builds their loaders, and the callback that logs how many videos were skipped.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pytorch_lightning as pl
-import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from bsp_lightning.data.index import VideoIndex, VideoRecord
-from bsp_lightning.data.sampling import (
-    ClipTooShortError,
-    choose_gamma,
-    diff_speed_indices,
-    diff_speed_offsets,
-    uniform_indices,
-)
-from bsp_lightning.data.synthesis import (
-    BOUNDARY_TYPES,
-    DIFF_CLASS,
-    DIFF_SPEED,
-    SAME_CLASS,
-    change_point_heatmap,
-    diff_class,
-    same_class,
-)
-from bsp_lightning.data.transforms import CropBox, apply_crop, center_crop_box, random_resized_crop_box
-from bsp_lightning.video import VideoDecodeError, VideoInfo, probe, read_frames
+from bsp_lightning.data.dataset import BoundaryClipDataset, EpochSampler, NoUsableVideoError
+from bsp_lightning.data.index import VideoIndex
+from bsp_lightning.data.sampling import diff_speed_offsets
+from bsp_lightning.data.synthesis import BOUNDARY_TYPES
 
 __all__ = ["BSPDataModule", "BoundaryClipDataset", "EpochSampler", "NoUsableVideoError", "SkippedVideosCallback"]
 
 logger = logging.getLogger(__name__)
 
 _SPLIT_SEED = {"train": 0, "val": 1}
-
-
-class NoUsableVideoError(RuntimeError):
-    """Every draw of a sample hit a broken or too-short video."""
-
-
-class _SkipVideo(Exception):
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-class EpochSampler(Sampler[int]):
-    """Yields ``epoch * num_samples + k`` for ``k < num_samples``: the dataset sees the epoch in the key.
-
-    Lightning calls :meth:`set_epoch` before every epoch (also through its distributed wrapper), and the
-    key travels with the index to whichever worker loads it, so no worker state is involved.
-    """
-
-    def __init__(self, num_samples: int) -> None:
-        self.num_samples = num_samples
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[int]:
-        start = self.epoch * self.num_samples
-        return iter(range(start, start + self.num_samples))
-
-    def __len__(self) -> int:
-        return self.num_samples
-
-
-class BoundaryClipDataset(Dataset):
-    """Random synthesized clips drawn from a :class:`VideoIndex`; item ``key`` is sample ``key % len`` of
-    epoch ``key // len`` (see :class:`EpochSampler`).
-
-    Args:
-        index: the source videos.
-        num_samples: samples per epoch.
-        mode: ``"bsp"`` (synthesized boundaries) or ``"action"`` (one clip and its class).
-        boundary_types: names from :data:`BOUNDARY_TYPES`; ``label`` is the position in this list.
-        tau: half the clip length (equations 1-3).
-        eps: transition half-width of diff-class clips.
-        gammas: speed factors of diff-speed clips.
-        change_point_range: inclusive range of the diff-speed change point ``t``.
-        num_frames: clip length ``T``.
-        frame_stride: video frames between consecutive clip frames.
-        short_side: decode with the shorter side resized to this many pixels (None: original size).
-        resolution: side of the square output frames.
-        train: random resized crop and flip (else centre crop).
-        crop_scale: area range of the random resized crop.
-        seed: base seed.
-        split_seed: separates the random streams of the splits.
-        max_retries: broken videos skipped per sample before giving up.
-        label_of: class name -> action label (defaults to the index's own classes).
-    """
-
-    def __init__(
-        self,
-        index: VideoIndex,
-        num_samples: int,
-        *,
-        mode: str = "bsp",
-        boundary_types: Sequence[str] = BOUNDARY_TYPES,
-        tau: int = 4,
-        eps: int = 1,
-        gammas: Sequence[float] = (0.25, 0.5, 2.0, 4.0),
-        change_point_range: tuple[int, int] = (2, 6),
-        num_frames: int = 8,
-        frame_stride: int = 2,
-        short_side: int | None = 128,
-        resolution: int = 112,
-        train: bool = True,
-        crop_scale: tuple[float, float] = (0.25, 1.0),
-        seed: int = 0,
-        split_seed: int = 0,
-        max_retries: int = 20,
-        label_of: dict[str, int] | None = None,
-    ) -> None:
-        self.index = index
-        self.num_samples = num_samples
-        self.mode = mode
-        self.types = [BOUNDARY_TYPES.index(name) for name in boundary_types]
-        self.tau, self.eps = tau, eps
-        self.gammas = tuple(float(g) for g in gammas)
-        self.change_point_range = change_point_range
-        self.num_frames = num_frames
-        self.frame_stride = frame_stride
-        self.short_side = short_side
-        self.resolution = resolution
-        self.train = train
-        self.crop_scale = crop_scale
-        self.seed = seed
-        self.split_seed = split_seed
-        self.max_retries = max_retries
-        self.label_of = label_of if label_of is not None else {c: i for i, c in enumerate(index.classes)}
-        self._classes = sorted(index.by_class)
-        # same-class clips need two different videos of one class
-        self._paired = [p for c in self._classes if len(index.by_class[c]) >= 2 for p in index.by_class[c]]
-        self._infos: dict[str, VideoInfo | str] = {}  # per-worker probe cache; a str is a failure reason
-        self._warned: set[str] = set()  # per-worker: broken files already reported
-
-    def __len__(self) -> int:
-        return self.num_samples
-
-    def __getitem__(self, key: int) -> dict[str, Any]:
-        epoch, k = divmod(int(key), self.num_samples)
-        rng = np.random.default_rng([self.seed, self.split_seed, epoch, k])
-        slot = int(rng.integers(len(self.types))) if self.mode == "bsp" else -1
-        reasons: list[str] = []
-        for _ in range(self.max_retries + 1):
-            try:
-                sample = self._draw(slot, rng)
-            except _SkipVideo as skip:
-                reasons.append(str(skip))
-                # A broken file is drawn again and again in a long run: say why once, then quietly count.
-                log = logger.debug if skip.path in self._warned else logger.warning
-                self._warned.add(skip.path)
-                log("skipping video %s; drawing another one", skip)
-                continue
-            sample["num_skipped"] = torch.tensor(len(reasons), dtype=torch.int64)
-            return sample
-        raise NoUsableVideoError(
-            f"no usable video after {len(reasons)} attempts for sample {k} of epoch {epoch} "
-            f"(split {self.index.split!r}, root {self.index.root!r}); are the videos readable and at least "
-            f"{self._min_span()} frames long? Reasons: " + "; ".join(reasons[-3:])
-        )
-
-    def _min_span(self) -> int:
-        return (self.num_frames - 1) * self.frame_stride + 1
-
-    # -- drawing sources ---------------------------------------------------------------------------------
-
-    def _pick(self, positions: Sequence[int], rng: np.random.Generator) -> VideoRecord:
-        return self.index[positions[int(rng.integers(len(positions)))]]
-
-    def _info(self, record: VideoRecord) -> VideoInfo:
-        info = self._infos.get(record.path)
-        if info is None:
-            try:
-                info = probe(record.path)
-            except VideoDecodeError as err:
-                info = err.reason
-            self._infos[record.path] = info
-        if isinstance(info, str):
-            raise _SkipVideo(record.path, info)
-        return info
-
-    def _decode(self, record: VideoRecord, indices: np.ndarray) -> np.ndarray:
-        try:
-            return read_frames(record.path, indices, short_side=self.short_side, info=self._info(record))
-        except VideoDecodeError as err:
-            raise _SkipVideo(record.path, err.reason) from None
-
-    def _window(self, record: VideoRecord, num: int, rng: np.random.Generator) -> np.ndarray:
-        try:
-            return uniform_indices(self._info(record).num_frames, num, self.frame_stride, rng)
-        except ClipTooShortError as err:
-            raise _SkipVideo(record.path, f"too short: {err}") from None
-
-    def _box(self, frames: np.ndarray, rng: np.random.Generator) -> CropBox:
-        height, width = frames.shape[1:3]
-        if self.train:
-            return random_resized_crop_box(height, width, rng, scale=self.crop_scale)
-        return center_crop_box(height, width, self.resolution)
-
-    # -- synthesis -----------------------------------------------------------------------------------
-
-    def _draw(self, slot: int, rng: np.random.Generator) -> dict[str, Any]:
-        if self.mode == "action":
-            first = self._pick(range(len(self.index)), rng)
-            frames = self._decode(first, self._window(first, self.num_frames, rng))
-            clip = apply_crop(frames, self._box(frames, rng), self.resolution)
-            label = self.label_of[first.label]
-            return self._sample(clip, label, -1, 0.0, first, None)
-        kind = self.types[slot]
-        gamma = 1.0
-        if kind == DIFF_CLASS:
-            first = self._pick(range(len(self.index)), rng)
-            others = [c for c in self._classes if c != first.label_index]
-            second = self._pick(self.index.by_class[others[int(rng.integers(len(others)))]], rng)
-            clip = diff_class(*self._two_sources(first, second, self.tau + self.eps, rng), self.tau, self.eps)
-            change_point = float(self.tau)
-        elif kind == SAME_CLASS:
-            first = self._pick(self._paired, rng)
-            mates = [p for p in self.index.by_class[first.label_index] if self.index[p].path != first.path]
-            second = self._pick(mates, rng)
-            clip = same_class(*self._two_sources(first, second, self.tau, rng), self.tau)
-            change_point = float(self.tau)
-        elif kind == DIFF_SPEED:
-            first, second = self._pick(range(len(self.index)), rng), None
-            t = int(rng.integers(self.change_point_range[0], self.change_point_range[1] + 1))
-            num_video_frames = self._info(first).num_frames
-            try:
-                gamma = choose_gamma(self.gammas, num_video_frames, self.tau, t, self.frame_stride, rng)
-                indices = diff_speed_indices(num_video_frames, self.tau, t, gamma, self.frame_stride, rng)
-            except ClipTooShortError as err:
-                raise _SkipVideo(first.path, f"too short: {err}") from None
-            # Equation (3) at the base stride; read_frames decodes each repeated frame once.
-            frames = self._decode(first, indices)
-            clip = apply_crop(frames, self._box(frames, rng), self.resolution)
-            change_point = float(t)
-        else:
-            first, second = self._pick(range(len(self.index)), rng), None
-            frames = self._decode(first, self._window(first, 2 * self.tau, rng))
-            clip = apply_crop(frames, self._box(frames, rng), self.resolution)
-            change_point = 0.0
-        return self._sample(clip, slot, kind, change_point, first, second, gamma)
-
-    def _two_sources(
-        self, first: VideoRecord, second: VideoRecord, num: int, rng: np.random.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``num`` frames of each source, both cropped with one box, each ``(num, C, H, W)``."""
-        indices1 = self._window(first, num, rng)
-        indices2 = self._window(second, num, rng)
-        frames1 = self._decode(first, indices1)
-        frames2 = self._decode(second, indices2)
-        box = self._box(frames1, rng)
-        return apply_crop(frames1, box, self.resolution), apply_crop(frames2, box, self.resolution)
-
-    def _sample(
-        self,
-        clip: torch.Tensor,
-        label: int,
-        kind: int,
-        change_point: float,
-        first: VideoRecord,
-        second: VideoRecord | None,
-        gamma: float = 1.0,
-    ) -> dict[str, Any]:
-        if change_point > 0:
-            heatmap = torch.from_numpy(change_point_heatmap(change_point, clip.shape[0], self.tau))
-        else:
-            heatmap = torch.zeros(clip.shape[0], dtype=torch.float32)
-        return {
-            "clip": clip,
-            "label": torch.tensor(label, dtype=torch.int64),
-            "boundary_type": torch.tensor(kind, dtype=torch.int64),
-            "change_point": torch.tensor(change_point, dtype=torch.float32),
-            "heatmap": heatmap,
-            "gamma": torch.tensor(gamma, dtype=torch.float32),
-            "action_label": torch.tensor(self.label_of[first.label], dtype=torch.int64),
-            "video_id": first.video_id,
-            "video_id_2": second.video_id if second is not None else "",
-        }
 
 
 class SkippedVideosCallback(pl.Callback):
@@ -482,7 +190,15 @@ class BSPDataModule(pl.LightningDataModule):
 
     @property
     def num_action_classes(self) -> int:
-        """Number of action classes of the training videos (reads the index on first use)."""
+        """Number of action classes of the training videos (reads the index on first use).
+
+        Reading it has no side effect: for the toy dataset (``root=None``) not generated yet it is the number
+        of classes :meth:`prepare_data` will generate (the command line reads it before any data exists).
+        """
+        if self.train_index is None and self.root is None and not self._root().is_dir():
+            from bsp_lightning.data.toy import TOY_ACTIONS
+
+            return len(TOY_ACTIONS)
         return len(self._load_train_index().classes)
 
     # -- Lightning hooks ------------------------------------------------------------------------------

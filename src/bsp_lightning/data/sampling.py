@@ -7,8 +7,8 @@ the sampling rate itself.
 
 The speed change of equation (3) is applied on the source video's own frames: output frame ``i``
 (1-based) sits at clip position ``p_i = i`` up to the change point ``t`` and at ``p_i = t + gamma (i - t)``
-after it, and reads video frame ``start + round(stride (p_i - 1))``, rounded half up to the nearest
-video frame. With ``stride = 1`` this is exactly :func:`bsp_lightning.data.synthesis.diff_speed` on the
+after it, and reads video frame ``start + round_half_up(stride (p_i - 1))``, the one rounding rule of
+:mod:`bsp_lightning.data.synthesis`. With ``stride = 1`` this is exactly :func:`bsp_lightning.data.synthesis.diff_speed` on the
 dense video; with ``stride > 1`` a slow-down (``gamma < 1``) shows the real in-between video frames
 instead of repeating clip frames, so frame repetition does not give the boundary away.
 
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bsp_lightning.data.synthesis import diff_speed_positions
+from bsp_lightning.data.synthesis import diff_speed_clip_positions, round_half_up
 
 __all__ = [
     "ClipTooShortError",
@@ -72,17 +72,15 @@ def uniform_indices(
 def diff_speed_offsets(tau: int, change_point: int, gamma: float, stride: int = 1) -> np.ndarray:
     """Video frame offsets (from the clip's first frame) of the ``2 tau`` frames of a diff-speed clip.
 
-    Output frame ``i`` reads offset ``round(stride (p_i - 1))``, halves rounded up, with ``p_i = i`` for
-    ``i <= t`` and ``p_i = t + gamma (i - t)`` after; ``stride = 1`` gives equation (3) exactly.
+    Output frame ``i`` reads offset ``round_half_up(stride (p_i - 1))`` with ``p_i`` the real-valued position
+    of equation (3) (:func:`~bsp_lightning.data.synthesis.diff_speed_clip_positions`); the rounding is
+    :func:`~bsp_lightning.data.synthesis.round_half_up`, so ``stride = 1`` gives
+    ``diff_speed_positions - 1`` exactly.
     """
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
-    positions = diff_speed_positions(tau, change_point, gamma)  # validates the parameters
-    if stride == 1:
-        return positions - 1
-    i = np.arange(1, 2 * tau + 1, dtype=np.float64)
-    real = np.where(i <= change_point, i, change_point + gamma * (i - change_point))
-    return np.floor(stride * (real - 1) + 0.5 + 1e-9).astype(np.int64)
+    real = diff_speed_clip_positions(tau, change_point, gamma)  # validates the parameters
+    return round_half_up(stride * (real - 1))
 
 
 def diff_speed_span(tau: int, change_point: int, gamma: float, stride: int = 1) -> int:

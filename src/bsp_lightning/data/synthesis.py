@@ -34,8 +34,10 @@ __all__ = [
     "change_point_heatmap",
     "diff_class",
     "diff_speed",
+    "diff_speed_clip_positions",
     "diff_speed_positions",
     "diff_speed_source_length",
+    "round_half_up",
     "same_class",
     "same_speed",
 ]
@@ -167,21 +169,42 @@ def _check_speed(tau: int, change_point: int, gamma: float) -> None:
         raise ValueError("gamma must differ from 1 (gamma = 1 is the same-speed clip)")
 
 
-def diff_speed_positions(tau: int, change_point: int, gamma: float) -> np.ndarray:
-    """1-based source frame numbers of the ``2 tau`` output frames of equation (3).
+def round_half_up(x: np.ndarray | float) -> np.ndarray:
+    """``floor(x + 0.5)`` as int64: the nearest integer, halves rounded up (the one rounding rule of eq. 3).
 
-    Output frame ``i <= t`` is source frame ``i``; output frame ``i > t`` is source frame
-    ``floor(t + gamma (i - t) + 0.5)`` (nearest frame, halves rounded up), where ``t = change_point``.
+    The tiny slack keeps exact halves such as ``0.3 * 5 = 1.4999999999999998`` rounding up, as intended.
+    """
+    return np.floor(np.asarray(x, dtype=np.float64) + 0.5 + 1e-9).astype(np.int64)
+
+
+def diff_speed_clip_positions(tau: int, change_point: int, gamma: float) -> np.ndarray:
+    """Real-valued positions ``p_i`` of equation (3) before rounding, float64 ``(2 tau,)``.
+
+    ``p_i = i`` for ``i <= t`` and ``p_i = t + gamma (i - t)`` after (1-based, ``t = change_point``). Both
+    :func:`diff_speed_positions` and :func:`bsp_lightning.data.sampling.diff_speed_offsets` round these
+    with :func:`round_half_up`, so the two agree by construction.
 
     Raises:
         ValueError: ``tau < 1``, ``change_point`` outside ``[1, 2 tau - 1]``, ``gamma <= 0`` or ``gamma == 1``.
     """
     _check_speed(tau, change_point, gamma)
-    i = np.arange(1, 2 * tau + 1, dtype=np.int64)
-    t = int(change_point)
-    # The tiny slack keeps exact halves such as 0.3 * 5 = 1.4999999999999998 rounding up, as intended.
-    later = np.floor(t + gamma * (i - t) + 0.5 + 1e-9).astype(np.int64)
-    return np.where(i <= t, i, later)
+    i = np.arange(1, 2 * tau + 1, dtype=np.float64)
+    t = float(change_point)
+    return np.where(i <= t, i, t + gamma * (i - t))
+
+
+def diff_speed_positions(tau: int, change_point: int, gamma: float) -> np.ndarray:
+    """1-based source frame numbers of the ``2 tau`` output frames of equation (3).
+
+    Output frame ``i <= t`` is source frame ``i``; output frame ``i > t`` is source frame
+    ``floor(t + gamma (i - t) + 0.5)`` (nearest frame, halves rounded up), where ``t = change_point``:
+    ``1 + round_half_up(p_i - 1)`` with ``p_i`` from :func:`diff_speed_clip_positions` (``x - 1`` is exact in
+    floating point for ``x >= 1``, so this is the same number).
+
+    Raises:
+        ValueError: ``tau < 1``, ``change_point`` outside ``[1, 2 tau - 1]``, ``gamma <= 0`` or ``gamma == 1``.
+    """
+    return 1 + round_half_up(diff_speed_clip_positions(tau, change_point, gamma) - 1)
 
 
 def diff_speed_source_length(tau: int, change_point: int, gamma: float) -> int:

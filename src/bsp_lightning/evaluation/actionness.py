@@ -25,8 +25,9 @@ import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-#: Segment length of the CrossTask actionness protocol, in seconds.
-SEGMENT_LENGTH = 0.2
+# one CrossTask segment length (seconds), defined with the labels it cuts
+from bsp_lightning.annotations.crosstask import SEGMENT_LENGTH
+
 
 
 class ActionnessResult(NamedTuple):

@@ -3,7 +3,7 @@
 This follows ``compute_average_precision_detection`` of ``activitynet/ActivityNet``
 ``Evaluation/eval_detection.py`` statement by statement (per class, then per prediction, then per
 threshold, then per ground truth), with Python lists in place of pandas frames. It exists to check the
-vectorised :func:`bsp_lightning.evaluation.detection.activitynet_map` in the tests and in
+vectorised :func:`bsp_lightning.evaluation.detection.activitynet_map` in ``test_detection.py`` and in
 ``benchmarks/eval_speed.py``; do not use it for real evaluation (it is 20-40x slower).
 """
 
