@@ -96,13 +96,29 @@ def _error(capsys, argv, *needles):
         ({"results": {"vidA": [{"label": "Run", "score": "high", "segment": [0, 1]}]}}, "must be a number"),
         ({"results": {"vidA": [{"label": "Run", "score": 0.5, "segment": [0]}]}}, "[start, end]"),
         ({"results": {"vidA": [{"label": "Dance", "score": 0.5, "segment": [0, 1]}]}}, "Dance"),
-        ({"results": {}}, "no prediction"),
+        ({"results": []}, "'results' must be an object"),
     ],
 )
 def test_activitynet_bad_predictions(anet, tmp_path, capsys, content, needle):
     gt, _ = anet
     bad = _write(tmp_path / "bad.json", content)
     _error(capsys, ["activitynet", "--ground-truth", str(gt), "--predictions", str(bad)], str(bad), needle)
+
+
+@pytest.mark.parametrize("results", [{}, {"vidA": [], "vidB": []}])
+def test_activitynet_file_without_detections_scores_zero(anet, tmp_path, capsys, results):
+    # The official code and activitynet_map score a class without detections 0: so does the command.
+    gt, _ = anet
+    path = _write(tmp_path / "p.json", {"version": "VERSION 1.3", "results": results, "external_data": {}})
+    out_json = tmp_path / "o.json"
+    code, out, err = _run(capsys, ["activitynet", "--ground-truth", str(gt), "--predictions", str(path),
+                                   "--json", str(out_json)])
+    assert code == 0, err
+    assert "no detection in the file" in err and "error" not in err
+    data = json.loads(out_json.read_text())
+    assert data["mAP"] == [0.0] * 10 and data["average_mAP"] == 0.0
+    assert data["per_class_AP"] == {"Run": [0.0] * 10, "Jump": [0.0] * 10}
+    assert "mAP (%)" in out
 
 
 def test_activitynet_missing_ground_truth_file(tmp_path, anet, capsys):
@@ -164,7 +180,6 @@ def test_grounding_conventions(tmp_path, capsys):
     [
         ("", "empty"),
         ("[{\"video\": ", "malformed JSON"),
-        ([], "empty"),
         ({"video": "x"}, "JSON list"),
         ([{"video": "x", "duration": 3, "query": "q", "gt": [0, 1]}], "'predictions'"),
         ([{"video": "x", "duration": 3, "query": "q", "gt": [2, 1], "predictions": [[0, 1]]}], "start 2.0 > end 1.0"),
@@ -184,6 +199,24 @@ def test_grounding_query_without_predictions_is_a_counted_miss(tmp_path, capsys)
     code, _, err = _run(capsys, ["grounding", "--predictions", str(path), "--json", str(out_json)])
     assert code == 0 and "1 query without predictions" in err
     assert json.loads(out_json.read_text())["R@1,IoU=0.5"] == pytest.approx(2 / 3)
+
+
+def test_grounding_file_without_predictions_scores_zero(tmp_path, capsys):
+    out_json = tmp_path / "o.json"
+    # No query at all: every metric 0, warned.
+    code, _, err = _run(capsys, ["grounding", "--predictions", str(_write(tmp_path / "g.json", [])),
+                                 "--json", str(out_json)])
+    assert code == 0 and "no query in the file" in err
+    data = json.loads(out_json.read_text())
+    assert len(data) == 7 and set(data.values()) == {0.0}
+    # Queries without a single prediction: what grounding_metrics scores (misses, IoU 0).
+    entries = [{**entry, "predictions": []} for entry in GROUNDING]
+    for convention in ("lgi", "2dtan"):
+        argv = ["grounding", "--predictions", str(_write(tmp_path / "g.json", entries)), "--convention", convention,
+                "--json", str(out_json)]
+        code, _, err = _run(capsys, argv)
+        assert code == 0 and "2 queries without predictions" in err
+        assert set(json.loads(out_json.read_text()).values()) == {0.0}
 
 
 @pytest.fixture()
@@ -217,7 +250,6 @@ def test_actionness(crosstask, tmp_path, capsys):
     [
         ("", "empty"),
         ("{", "malformed JSON"),
-        ({}, "no video"),
         ([0.1, 0.2], "JSON object"),
         ({"xyz": [0.1, None, 0.3]}, "segment 1"),
         ({"xyz": [0.1, float("nan")]}, "NaN"),
@@ -227,6 +259,23 @@ def test_actionness(crosstask, tmp_path, capsys):
 def test_actionness_bad_input(crosstask, tmp_path, capsys, content, needle):
     bad = _write(tmp_path / "bad.json", content)
     _error(capsys, ["actionness", "--annotations", str(crosstask), "--predictions", str(bad)], str(bad), needle)
+
+
+@pytest.mark.parametrize("content", [{}, {"xyz": []}, {"_protocol": {"segment_seconds": 0.2}}])
+def test_actionness_file_without_scores_scores_zero(crosstask, tmp_path, capsys, content):
+    out_json = tmp_path / "o.json"
+    argv = ["actionness", "--annotations", str(crosstask), "--predictions", str(_write(tmp_path / "a.json", content)),
+            "--json", str(out_json)]
+    code, out, err = _run(capsys, argv)
+    assert code == 0 and "no video with scores in the file" in err
+    assert json.loads(out_json.read_text()) == {"AP": 0.0, "AP_per_video_mean": 0.0}
+
+
+def test_actionness_protocol_key_is_not_a_video(crosstask, tmp_path, capsys):
+    scores = {"xyz": [0.6, 0.5, 0.4], "_protocol": {"segment_seconds": 0.2}}
+    code, _, err = _run(capsys, ["actionness", "--annotations", str(crosstask), "--predictions",
+                                 str(_write(tmp_path / "a.json", scores))])
+    assert code == 0 and "without annotations" not in err, err
 
 
 def test_actionness_unknown_videos_are_counted_and_skipped(crosstask, tmp_path, capsys):

@@ -9,12 +9,12 @@ Two kinds of bad input exist in the benchmarks' annotation files:
   with start > end, CliffDiving instances repeated under Diving): an *anomaly*, counted by kind in the
   :class:`LoadReport` each loader returns, so ``bsp-lightning data inspect`` can list them.
 
-The small file helpers here turn ``OSError``/``json`` failures into :class:`AnnotationError`.
+The small file helpers here turn ``OSError``/``json`` failures into :class:`AnnotationError`, a subclass of
+:class:`bsp_lightning.utils.errors.InputFileError` (shared with the evaluation readers).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import Counter
@@ -22,25 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bsp_lightning.utils.errors import InputFileError
+from bsp_lightning.utils.errors import read_json as _read_json
+from bsp_lightning.utils.errors import read_text as _read_text
+
 #: How many example locations a report keeps per anomaly kind (enough to find them in the file).
 MAX_EXAMPLES = 3
 
 
-class AnnotationError(ValueError):
-    """An annotation file that cannot be read.
+class AnnotationError(InputFileError):
+    """An annotation file that cannot be read: ``AnnotationError(path, problem, line=None)``.
 
-    Attributes:
+    Attributes (from :class:`~bsp_lightning.utils.errors.InputFileError`):
         path: the file (or folder) at fault.
         problem: what is wrong, in a few words.
         line: 1-based line number where the problem is, when the format has lines.
     """
-
-    def __init__(self, path: str | os.PathLike, problem: str, line: int | None = None) -> None:
-        self.path = str(path)
-        self.problem = problem
-        self.line = line
-        where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass
@@ -98,30 +95,15 @@ class LoadReport:
 def read_text(path: str | os.PathLike, what: str = "file", errors: str = "strict") -> str:
     """Read a UTF-8 text file; missing, unreadable and empty files raise :class:`AnnotationError`.
 
-    A leading byte-order mark is dropped (``utf-8-sig``); ``errors="replace"`` suits files whose only
-    non-UTF-8 bytes can be in free text that is never used (the Charades CSV descriptions).
+    See :func:`bsp_lightning.utils.errors.read_text` (BOM dropped; ``errors="replace"`` for files whose only
+    non-UTF-8 bytes are in free text that is never used, such as the Charades CSV descriptions).
     """
-    path = Path(path)
-    if not path.exists():
-        raise AnnotationError(path, f"{what} not found")
-    if path.is_dir():
-        raise AnnotationError(path, f"expected a {what}, found a folder")
-    try:
-        text = path.read_text(encoding="utf-8-sig", errors=errors)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationError(path, f"cannot read {what}: {exc}") from exc
-    if not text.strip():
-        raise AnnotationError(path, f"empty {what}")
-    return text
+    return _read_text(path, what, errors, error=AnnotationError)
 
 
 def read_json(path: str | os.PathLike) -> Any:
     """Parse a JSON file; malformed JSON raises :class:`AnnotationError` with the line number."""
-    text = read_text(path, "JSON file")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AnnotationError(path, f"malformed JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from exc
+    return _read_json(path, error=AnnotationError)
 
 
 def to_float(value: Any, path: str | os.PathLike, what: str, line: int | None = None) -> float:

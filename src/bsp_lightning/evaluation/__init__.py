@@ -6,6 +6,9 @@
   (``grounding_metrics``, ``GroundingRecall``);
 * :mod:`~bsp_lightning.evaluation.actionness`: CrossTask framewise actionness AP (``actionness_ap``,
   ``ActionnessAP``);
+* :mod:`~bsp_lightning.evaluation.formats`: readers and atomic writers of the three prediction files
+  (``read_detections``/``write_detections``, ``read_grounding``/``write_grounding``,
+  ``read_actionness``/``write_actionness``);
 * :mod:`~bsp_lightning.evaluation.cli`: ``bsp-lightning evaluate``.
 """
 
@@ -18,9 +21,19 @@ from bsp_lightning.evaluation.detection import (
     UnknownLabelError,
     activitynet_map,
     interpolated_ap,
-    read_activitynet_predictions,
     segment_iou,
 )
+from bsp_lightning.evaluation.formats import (
+    ActivityNetPredictions,
+    read_actionness,
+    read_detections,
+    read_grounding,
+    read_grounding_predictions,
+    write_actionness,
+    write_detections,
+    write_grounding,
+)
+from bsp_lightning.evaluation.formats import read_detections as read_activitynet_predictions
 from bsp_lightning.evaluation.grounding import GroundingRecall, grounding_metrics, nms_2dtan, temporal_iou
 
 __all__ = [
@@ -28,6 +41,7 @@ __all__ = [
     "ActionnessAP",
     "ActionnessResult",
     "ActivityNetMAP",
+    "ActivityNetPredictions",
     "DetectionResult",
     "EvaluationInputError",
     "GroundingRecall",
@@ -38,7 +52,14 @@ __all__ = [
     "grounding_metrics",
     "interpolated_ap",
     "nms_2dtan",
+    "read_actionness",
     "read_activitynet_predictions",
+    "read_detections",
+    "read_grounding",
+    "read_grounding_predictions",
     "segment_iou",
     "temporal_iou",
+    "write_actionness",
+    "write_detections",
+    "write_grounding",
 ]

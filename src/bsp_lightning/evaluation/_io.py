@@ -1,39 +1,41 @@
 """Reading and checking the JSON files the evaluation commands take.
 
-Every problem becomes an :class:`EvaluationInputError` whose message names the file and the problem, so the
-CLI can print one line instead of a traceback from deep inside ``json`` or numpy.
+Every problem becomes an :class:`EvaluationInputError` (an
+:class:`~bsp_lightning.utils.errors.InputFileError`, like the annotation loaders' ``AnnotationError``) whose
+message names the file and the problem, so the CLI can print one line instead of a traceback from deep
+inside ``json`` or numpy.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from pathlib import Path
 from typing import Any
 
+from bsp_lightning.utils.errors import InputFileError
+from bsp_lightning.utils.errors import read_json as _read_json
 
-class EvaluationInputError(ValueError):
-    """A prediction or ground-truth input is unusable; ``str()`` names the file (when known) and the problem."""
 
-    def __init__(self, problem: str, path: str | os.PathLike | None = None) -> None:
-        self.path = None if path is None else str(path)
-        self.problem = problem
-        super().__init__(problem if path is None else f"{path}: {problem}")
+class EvaluationInputError(InputFileError):
+    """A prediction or ground-truth input is unusable; ``str()`` names the file (when known) and the problem.
+
+    ``EvaluationInputError(problem, path=None, line=None)``: the problem comes first because most of these
+    errors are raised on in-memory inputs of the API functions, where there is no file; this positional order
+    is the one the evaluation modules have always used (pass ``path=`` by keyword to be order-proof). The
+    attributes and the message are those of :class:`~bsp_lightning.utils.errors.InputFileError`.
+    """
+
+    def __init__(self, problem: str, path: str | os.PathLike | None = None, line: int | None = None) -> None:
+        super().__init__(path, problem, line)
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Load a JSON file; missing, empty or malformed files raise :class:`EvaluationInputError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise EvaluationInputError("file not found", path)
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if not text.strip():
-        raise EvaluationInputError("file is empty", path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise EvaluationInputError(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}", path) from None
+    """Load a JSON file; missing, empty or malformed files raise :class:`EvaluationInputError`.
+
+    The one reader of :func:`bsp_lightning.utils.errors.read_json` (messages ``JSON file not found``,
+    ``empty JSON file``, ``PATH:LINE: malformed JSON: ...``).
+    """
+    return _read_json(path, error=EvaluationInputError)
 
 
 def as_segment(value: Any, where: str, path: str | os.PathLike | None) -> tuple[float, float]:

@@ -3,7 +3,11 @@
 Each subcommand prints a table and, with ``--json OUT``, writes the numbers (fractions, not percentages)
 atomically. Unusable input (missing, empty or malformed file, missing key, NaN or non-numeric score,
 unknown label, ...) is one line on stderr naming the file and the problem, and exit code 2. Oddities the
-official code accepts are counted and reported as warnings, and the evaluation proceeds.
+official code accepts are counted and reported as warnings, and the evaluation proceeds. A prediction file
+without predictions (``"results": {}`` or only empty lists, a grounding list ``[]``, an actionness ``{}``)
+scores 0, with a warning, and exits 0: the official ActivityNet code and :func:`activitynet_map` score a class
+without detections 0, and a model that predicts nothing has found nothing. The files are read with
+:mod:`bsp_lightning.evaluation.formats`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from bsp_lightning.evaluation._io import EvaluationInputError, as_number, as_segment, read_json, require_keys
+from bsp_lightning.evaluation._io import EvaluationInputError
+from bsp_lightning.evaluation.formats import read_actionness, read_detections, read_grounding
+from bsp_lightning.evaluation.formats import read_grounding_predictions  # noqa: F401  (the older name lived here)
 from bsp_lightning.utils.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -38,14 +44,16 @@ def evaluate_activitynet(
 ) -> tuple[dict[str, Any], str]:
     """Evaluate an ActivityNet prediction file; returns ``(json dict, table text)``."""
     from bsp_lightning.annotations.activitynet import load_activitynet
-    from bsp_lightning.evaluation.detection import UnknownLabelError, activitynet_map, read_activitynet_predictions
+    from bsp_lightning.evaluation.detection import UnknownLabelError, activitynet_map
 
     gt = load_activitynet(ground_truth, subset=subset)
     for kind, count in gt.report.anomalies.items():
         _warn(f"{ground_truth}: {count} ground-truth {kind.replace('_', ' ')} (kept, as the official code does)")
     if not gt.segments:
         raise EvaluationInputError(f"no ground-truth segment in subset {subset!r}", ground_truth)
-    pred = read_activitynet_predictions(predictions)
+    pred = read_detections(predictions)
+    if not pred.videos:
+        _warn(f"{predictions}: no detection in the file: every class scores AP 0 (as in the official code)")
     if pred.anomalies["start_after_end"]:
         _warn(f"{predictions}: {pred.anomalies['start_after_end']} prediction(s) with start > end (kept, not swapped)")
     if pred.anomalies["missing_version_or_external_data"]:
@@ -92,41 +100,25 @@ def evaluate_activitynet(
 # --- grounding ------------------------------------------------------------------------------------------
 
 
-def read_grounding_predictions(path: str | Path) -> tuple[list[np.ndarray], list[tuple[float, float]], int]:
-    """Read the grounding prediction list; returns ``(predictions, gts, queries without predictions)``."""
-    data = read_json(path)
-    if not isinstance(data, list):
-        raise EvaluationInputError(f"expected a JSON list of queries, got {type(data).__name__}", path)
-    if not data:
-        raise EvaluationInputError("the list of queries is empty", path)
-    predictions, gts, empty = [], [], 0
-    for i, entry in enumerate(data):
-        where = f"entry {i}"
-        require_keys(entry, ("video", "duration", "query", "gt", "predictions"), where, path)
-        where = f"entry {i} (video {entry['video']!r})"
-        as_number(entry["duration"], where, path, "duration")
-        gts.append(as_segment(entry["gt"], f"{where} gt", path))
-        ranked = entry["predictions"]
-        if not isinstance(ranked, list):
-            raise EvaluationInputError(f"{where}: 'predictions' must be a list of [start, end]", path)
-        empty += not ranked
-        predictions.append(
-            np.array([as_segment(p, f"{where} prediction {j}", path) for j, p in enumerate(ranked)], dtype=np.float64)
-        )
-    return predictions, gts, empty
-
-
 def evaluate_grounding(
     predictions: str | Path, convention: str = "lgi", nms_threshold: float = 0.5
 ) -> tuple[dict[str, Any], str]:
     """Evaluate a grounding prediction file; returns ``(json dict, table text)``."""
-    from bsp_lightning.evaluation.grounding import grounding_metrics
+    from bsp_lightning.evaluation.grounding import grounding_metrics, metric_names
 
-    preds, gts, empty = read_grounding_predictions(predictions)
+    records = read_grounding(predictions)
+    preds = [np.asarray(r["predictions"], dtype=np.float64).reshape(-1, 2) for r in records]
+    gts = [tuple(r["gt"]) for r in records]
+    empty = sum(1 for p in preds if not len(p))
     if empty:
         queries = "query" if empty == 1 else "queries"
         _warn(f"{predictions}: {empty} {queries} without predictions (counted as misses, IoU 0)")
-    out = grounding_metrics(preds, gts, convention=convention, nms_threshold=nms_threshold)
+    if records:
+        out = grounding_metrics(preds, gts, convention=convention, nms_threshold=nms_threshold)
+    else:
+        # Recall over no query is 0/0; report the 0 of a model that grounded nothing rather than refuse.
+        _warn(f"{predictions}: no query in the file: every metric is reported as 0")
+        out = {name: 0.0 for name in metric_names()}
     rule = "IoU >= m, no NMS" if convention == "lgi" else f"IoU > m after NMS at {nms_threshold:g}"
     header = f"Video grounding, {convention} convention ({rule}): {len(gts)} queries"
     rows = [list(out), [f"{100 * v:.2f}" for v in out.values()]]
@@ -137,26 +129,12 @@ def evaluate_grounding(
 
 
 def read_actionness_predictions(path: str | Path) -> dict[str, np.ndarray]:
-    """Read ``{video_id: [score per 0.2 s segment]}``; videos with an empty list are warned about and skipped."""
-    data = read_json(path)
-    if not isinstance(data, dict):
-        problem = f"expected a JSON object video id -> list of scores, got {type(data).__name__}"
-        raise EvaluationInputError(problem, path)
-    if not data:
-        raise EvaluationInputError("no video in the file", path)
-    out, empty = {}, 0
-    for video, scores in data.items():
-        if not isinstance(scores, list):
-            raise EvaluationInputError(f"video {video!r}: expected a list of scores, got {type(scores).__name__}", path)
-        if not scores:
-            empty += 1
-            continue
-        out[video] = np.array([as_number(s, f"video {video!r} segment {i}", path) for i, s in enumerate(scores)])
+    """:func:`~bsp_lightning.evaluation.formats.read_actionness` without the videos whose list is empty (warned)."""
+    scores = read_actionness(path)
+    empty = [v for v, s in scores.items() if not s.size]
     if empty:
-        _warn(f"{path}: {empty} video(s) with an empty score list skipped")
-    if not out:
-        raise EvaluationInputError("no video with scores", path)
-    return out
+        _warn(f"{path}: {len(empty)} video(s) with an empty score list skipped")
+    return {v: s for v, s in scores.items() if s.size}
 
 
 def evaluate_actionness(annotations: str | Path, predictions: str | Path) -> tuple[dict[str, Any], str]:
@@ -166,6 +144,13 @@ def evaluate_actionness(annotations: str | Path, predictions: str | Path) -> tup
 
     steps = read_crosstask_annotations(annotations)
     scores = read_actionness_predictions(predictions)
+    if not scores:
+        # AP needs at least one scored segment; a file without scores has found no action.
+        _warn(f"{predictions}: no video with scores in the file: AP is reported as 0")
+        out = {"AP": 0.0, "AP_per_video_mean": 0.0}
+        return out, "CrossTask framewise actionness: no video scored\n" + _table(
+            [["AP (%)", "AP per video, mean (%)"], ["0.00", "0.00"]]
+        )
     unknown = [v for v in scores if v not in steps]
     if len(unknown) == len(scores):
         raise EvaluationInputError(f"no video of the file has annotations in {annotations}", predictions)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -45,7 +44,11 @@ import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-from bsp_lightning.evaluation._io import EvaluationInputError, as_number, read_json, require_keys
+from bsp_lightning.evaluation._io import EvaluationInputError
+
+# The reader of the results file moved to formats.py; the old names stay importable from here.
+from bsp_lightning.evaluation.formats import ActivityNetPredictions  # noqa: F401
+from bsp_lightning.evaluation.formats import read_detections as read_activitynet_predictions  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -365,60 +368,6 @@ def _true_positives(
             unlocked[t_idx, chosen] = False
             tp[t_idx, pred_row[members[m_idx]]] = True
     return tp
-
-
-class ActivityNetPredictions(NamedTuple):
-    """A prediction file in the official format, flattened in reading order (the order that ranks ties).
-
-    ``anomalies`` counts what the official code accepts silently: ``start_after_end`` (kept: not clipped,
-    not swapped), ``missing_version_or_external_data`` (the official code rejects such a file; we read it).
-    """
-
-    videos: list[str]
-    labels: list[str]
-    segments: np.ndarray
-    scores: np.ndarray
-    anomalies: dict[str, int]
-
-
-def read_activitynet_predictions(path: str | os.PathLike) -> ActivityNetPredictions:
-    """Read ``{"version", "results": {video: [{"label", "score", "segment": [s, e]}]}, "external_data"}``.
-
-    Raises:
-        EvaluationInputError: missing/empty/malformed file, no ``results``, a prediction without ``label``,
-            ``score`` or ``segment``, a non-numeric, NaN or infinite score or bound, an empty ``results``.
-    """
-    data = read_json(path)
-    require_keys(data, ("results",), "top level", path)
-    anomalies = {"start_after_end": 0, "missing_version_or_external_data": 0}
-    if "version" not in data or "external_data" not in data:
-        anomalies["missing_version_or_external_data"] = 1
-    results = data["results"]
-    if not isinstance(results, dict):
-        raise EvaluationInputError(f"'results' must be an object video id -> list, got {type(results).__name__}", path)
-    videos: list[str] = []
-    labels: list[str] = []
-    segments: list[tuple[float, float]] = []
-    scores: list[float] = []
-    for video, entries in results.items():
-        if not isinstance(entries, list):
-            raise EvaluationInputError(f"results[{video!r}] must be a list, got {type(entries).__name__}", path)
-        for i, entry in enumerate(entries):
-            where = f"results[{video!r}][{i}]"
-            require_keys(entry, ("label", "score", "segment"), where, path)
-            segment = entry["segment"]
-            if not isinstance(segment, (list, tuple)) or len(segment) != 2:
-                raise EvaluationInputError(f"{where}: segment must be a [start, end] pair, got {segment!r}", path)
-            start, end = (as_number(v, where, path, "segment bound") for v in segment)
-            if start > end:
-                anomalies["start_after_end"] += 1
-            videos.append(str(video))
-            labels.append(str(entry["label"]))
-            segments.append((start, end))
-            scores.append(as_number(entry["score"], where, path))
-    if not videos:
-        raise EvaluationInputError("no prediction in 'results'", path)
-    return ActivityNetPredictions(videos, labels, np.asarray(segments), np.asarray(scores), anomalies)
 
 
 class ActivityNetMAP(Metric):
