@@ -18,6 +18,9 @@ from typing import Any
 class InputFileError(ValueError):
     """An input file that cannot be used; ``str()`` is one line naming the file, the line and the problem.
 
+    Subclasses keep the keyword names ``path``, ``problem`` and ``line`` (the readers below pass them by
+    keyword, so a subclass may order its positional arguments differently).
+
     Attributes:
         path: the file (or folder) at fault, ``None`` when the input did not come from a file (an in-memory
             object handed to an API function).
@@ -54,15 +57,15 @@ def read_text(
     """
     path = Path(path)
     if not path.exists():
-        raise error(path, f"{what} not found")
+        raise error(path=path, problem=f"{what} not found")
     if path.is_dir():
-        raise error(path, f"expected a {what}, found a folder")
+        raise error(path=path, problem=f"expected a {what}, found a folder")
     try:
         text = path.read_text(encoding="utf-8-sig", errors=errors)
     except (OSError, UnicodeDecodeError) as exc:
-        raise error(path, f"cannot read {what}: {exc}") from exc
+        raise error(path=path, problem=f"cannot read {what}: {exc}") from exc
     if not text.strip():
-        raise error(path, f"empty {what}")
+        raise error(path=path, problem=f"empty {what}")
     return text
 
 
@@ -79,4 +82,4 @@ def read_json(
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise error(path, f"malformed JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+        raise error(path=path, problem=f"malformed JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
