@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from fractions import Fraction
@@ -32,9 +33,8 @@ import av
 import numpy as np
 import torch
 
-import bsp_lightning.data.datamodule as datamodule_module
 from bsp_lightning.data import BSPDataModule
-from bsp_lightning.video import probe, read_frames
+from bsp_lightning.video import frame_index, probe, read_frames
 from bsp_lightning.video.decode import SEEK_MIN_FRAMES
 
 
@@ -73,13 +73,8 @@ def ensure_videos(root: Path, num_videos: int, seconds: float, fps: int, width: 
 
 
 def keyframes(path: str, fps: float) -> np.ndarray:
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        tb = float(stream.time_base)
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        keys = [round((p.pts * tb - start) * fps) for p in container.demux(stream)
-                if p.is_keyframe and p.pts is not None]
-    return np.array(sorted(keys))
+    """Frame numbers of the keyframes, from the exact index."""
+    return frame_index(path).keyframes
 
 
 def decoded_frames(indices: np.ndarray, keys: np.ndarray) -> int:
@@ -102,13 +97,14 @@ def record_requests(args: argparse.Namespace) -> list[list[tuple[str, np.ndarray
     """Run the dataset once in-process and record every read_frames call, per sample."""
     dm = make_datamodule(args, num_workers=0)
     calls: list[tuple[str, np.ndarray]] = []
-    original = datamodule_module.read_frames
+    dataset_module = sys.modules[type(dm.train_dataset).__module__]  # where the sample code calls read_frames
+    original = dataset_module.read_frames
 
-    def recording(path, indices, short_side=None, info=None):
-        calls.append((path, np.asarray(indices).copy()))
-        return original(path, indices, short_side=short_side, info=info)
+    def recording(path, indices, short_side=None, info=None, **kwargs):
+        calls.append((path, np.asarray(indices).copy(), kwargs.get("threads", 0)))
+        return original(path, indices, short_side=short_side, info=info, **kwargs)
 
-    datamodule_module.read_frames = recording
+    dataset_module.read_frames = recording
     try:
         per_sample = []
         for key in range(len(dm.train_dataset)):
@@ -116,7 +112,7 @@ def record_requests(args: argparse.Namespace) -> list[list[tuple[str, np.ndarray
             dm.train_dataset[key]
             per_sample.append(calls[start:])
     finally:
-        datamodule_module.read_frames = original
+        dataset_module.read_frames = original
     return per_sample
 
 
@@ -130,8 +126,8 @@ class DecodeOnly(torch.utils.data.Dataset):
         return len(self.requests)
 
     def __getitem__(self, k: int) -> torch.Tensor:
-        frames = [read_frames(path, indices, short_side=self.short_side, info=self.infos[path])
-                  for path, indices in self.requests[k]]
+        frames = [read_frames(path, indices, short_side=self.short_side, info=self.infos[path], threads=threads)
+                  for path, indices, threads in self.requests[k]]
         return torch.tensor(sum(len(f) for f in frames))
 
 
@@ -175,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     ensure_videos(args.videos_dir, args.num_videos, args.seconds, args.fps, 340, 256)
     print(f"load average before: {os.getloadavg()}, cpus: {os.cpu_count()}", flush=True)
     requests = record_requests(args)
-    paths = sorted({path for sample in requests for path, _ in sample})
+    paths = sorted({path for sample in requests for path, _, _ in sample})
     infos = {path: probe(path) for path in paths}
     keys = {path: keyframes(path, infos[path].fps) for path in paths}
-    unique_used = sum(len(np.unique(indices)) for sample in requests for _, indices in sample)
-    decoded = sum(decoded_frames(indices, keys[path]) for sample in requests for path, indices in sample)
+    unique_used = sum(len(np.unique(indices)) for sample in requests for _, indices, _ in sample)
+    decoded = sum(decoded_frames(indices, keys[path]) for sample in requests for path, indices, _ in sample)
 
     a_runs, b_runs = [], []
     for _ in range(args.rounds):  # interleaved, so that the load of a shared machine hits both alike

@@ -43,6 +43,8 @@ def test_index_orders_by_presentation_time_and_finds_keyframes(kinds):
         decoded_keys = [k for k, f in enumerate(container.decode(video=0)) if f.key_frame]
     assert index.keyframes.tolist() == decoded_keys and len(decoded_keys) > 3
     assert not index.variable_frame_rate and not index.truncated
+    assert index.pts.table is None and index.pts.frame_of(int(index.pts[7])) == 7  # kept as start + k * step
+    assert index.pts.frame_of(int(index.pts[7]) + 1) is None and index.pts.frame_of(int(index.pts[-1]) + 10**6) is None
     # AVI and raw streams: the timestamps are decode order, so the index does not trust them
     assert frame_index(kinds["h264_avi_bframes"][0]).pts is None
     assert frame_index(kinds["raw_h264"][0]).pts is None

@@ -10,7 +10,8 @@ import av
 import numpy as np
 import pytest
 
-from bsp_lightning.video import VideoDecodeError, VideoInfo, iter_frames, probe, read_frames, resized_shape
+from bsp_lightning.video import (VideoDecodeError, VideoInfo, frame_index, iter_frames, probe, read_frames,
+                                 resized_shape)
 from bsp_lightning.video import reader as reader_module
 from bsp_lightning.video.reader import FrameReader
 
@@ -184,6 +185,9 @@ def test_variable_frame_rate_is_read_picture_by_picture(tmp_path, frame_maker):
     path = _write_vfr(tmp_path / "vfr.mp4", frames, pts_ms)
     info = probe(path)
     assert info.num_frames == len(pts_ms) and info.variable_frame_rate
+    timestamps = frame_index(path).pts  # irregular: kept as a table
+    assert timestamps.table is not None and [timestamps.frame_of(int(t)) for t in np.asarray(timestamps)] == list(
+        range(len(pts_ms)))
     # the frame contract: frame k is the k-th picture, whatever the timestamps
     np.testing.assert_array_equal(read_frames(path, range(len(pts_ms))), frames)
     np.testing.assert_array_equal(np.stack(list(iter_frames(path))), frames)

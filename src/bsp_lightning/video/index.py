@@ -37,14 +37,55 @@ import numpy as np
 from bsp_lightning.video.errors import VideoDecodeError, open_container, reason, video_stream
 from bsp_lightning.video.geometry import Geometry, frame_geometry
 
-__all__ = ["FrameIndex", "build_index", "clear_index_cache", "frame_index", "INDEX_CACHE_ENV"]
+__all__ = ["FrameIndex", "Timestamps", "build_index", "clear_index_cache", "frame_index", "INDEX_CACHE_ENV"]
 
 INDEX_CACHE_ENV = "BSP_LIGHTNING_INDEX_CACHE"
 # Containers whose packets carry presentation timestamps written by the muxer (not guessed from decode
 # order, as the AVI and raw-stream demuxers do).
 TRUSTED_PTS_FORMATS = frozenset({"mov", "mp4", "matroska", "webm", "mpegts", "flv", "ogg", "nut"})
-_CACHE_SIZE = 2048
+# Indexes of evenly spaced videos take a few hundred bytes: a worker keeps a whole Kinetics split.
+_CACHE_SIZE = int(os.environ.get("BSP_LIGHTNING_INDEX_CACHE_SIZE", 300_000))
 _cache: OrderedDict[tuple[str, int, int], FrameIndex] = OrderedDict()
+
+
+class Timestamps:
+    """Sorted presentation timestamps, frame ``k`` at ``self[k]``; kept as ``start + k * step`` when they
+    are evenly spaced (constant frame rate), else as a table. ``np.asarray(ts)`` gives the ``int64`` array.
+    """
+
+    __slots__ = ("start", "step", "count", "table", "_lookup")
+
+    def __init__(self, sorted_pts: np.ndarray) -> None:
+        sorted_pts = np.asarray(sorted_pts, dtype=np.int64)
+        self.count = len(sorted_pts)
+        self.start = int(sorted_pts[0]) if self.count else 0
+        self.step = int(sorted_pts[1] - sorted_pts[0]) if self.count > 1 else 1
+        even = self.count < 2 or bool(np.all(np.diff(sorted_pts) == self.step))
+        self.table = None if even else sorted_pts
+        self._lookup: dict[int, int] | None = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, k: int) -> int:
+        if self.table is not None:
+            return int(self.table[k])
+        if not -self.count <= k < self.count:
+            raise IndexError(k)
+        return self.start + (k % self.count) * self.step
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self.table if self.table is not None else self.start + self.step * np.arange(self.count)
+        return out.astype(dtype or np.int64, copy=False)
+
+    def frame_of(self, pts: int) -> int | None:
+        """The frame number whose timestamp is ``pts``, or ``None``."""
+        if self.table is None:
+            k, rest = divmod(pts - self.start, self.step)
+            return k if rest == 0 and 0 <= k < self.count else None
+        if self._lookup is None:
+            self._lookup = dict(zip(self.table.tolist(), range(self.count)))
+        return self._lookup.get(pts)
 
 
 @dataclass(frozen=True)
@@ -56,8 +97,8 @@ class FrameIndex:
         num_frames: pictures in the stream (packets present in the file).
         declared_frames: the container's own frame count when it states one (MP4 sample tables), else 0.
         truncated: the file ends before the container says it does (half-downloaded MP4 or Matroska).
-        pts: ``int64 (num_frames,)`` presentation timestamps in ``time_base`` units, sorted (frame ``k``
-            has ``pts[k]``), or ``None`` when the container has no trustworthy presentation timestamps.
+        pts: presentation timestamps in ``time_base`` units, sorted (frame ``k`` has ``pts[k]``;
+            :class:`Timestamps`), or ``None`` when the container has no trustworthy presentation timestamps.
         keyframes: ``int64`` frame numbers of keyframes (empty when ``pts`` is ``None``).
         time_base: the stream's time base (seconds per timestamp unit).
         fps: average frame rate (frames per second).
@@ -73,7 +114,7 @@ class FrameIndex:
     num_frames: int
     declared_frames: int
     truncated: bool
-    pts: np.ndarray | None
+    pts: Timestamps | None
     keyframes: np.ndarray
     time_base: Fraction
     fps: float
@@ -85,10 +126,6 @@ class FrameIndex:
     @property
     def seekable(self) -> bool:
         return self.pts is not None and len(self.keyframes) > 0
-
-    def frame_of_pts(self) -> dict[int, int]:
-        """``{pts: frame number}`` (built on demand; trusted timestamps only)."""
-        return {} if self.pts is None else dict(zip(self.pts.tolist(), range(len(self.pts))))
 
 
 def _matroska_truncated(path: str, file_size: int) -> bool:
@@ -202,7 +239,7 @@ def build_index(path: str | os.PathLike) -> FrameIndex:
         duration = num_frames / fps
     return FrameIndex(
         path=path, file_size=stat.st_size, mtime_ns=stat.st_mtime_ns, num_frames=num_frames,
-        declared_frames=declared, truncated=truncated, pts=sorted_pts,
+        declared_frames=declared, truncated=truncated, pts=Timestamps(sorted_pts) if trusted else None,
         keyframes=keyframes if keyframes is not None else np.zeros(0, dtype=np.int64),
         time_base=time_base, fps=fps, duration=duration, variable_frame_rate=vfr, geometry=geometry,
         format_name=format_name,
@@ -230,7 +267,7 @@ def _save(index: FrameIndex, target: str) -> None:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = f"{target}.{os.getpid()}.tmp.npz"
     np.savez(tmp, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-             pts=index.pts if index.pts is not None else np.zeros(0, np.int64), keyframes=index.keyframes)
+             pts=np.asarray(index.pts) if index.pts is not None else np.zeros(0, np.int64), keyframes=index.keyframes)
     os.replace(tmp, target)
 
 
@@ -242,7 +279,7 @@ def _load(source: str) -> FrameIndex:
     has_pts = meta.pop("has_pts")
     return FrameIndex(
         **{**meta, "time_base": Fraction(meta["time_base"])},
-        pts=pts if has_pts else None, keyframes=keyframes,
+        pts=Timestamps(pts) if has_pts else None, keyframes=keyframes,
         geometry=Geometry(width, height, Fraction(sar), rotation, hflip),
     )
 

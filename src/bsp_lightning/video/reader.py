@@ -75,7 +75,7 @@ class FrameReader:
         self.error: str | None = None  # why decoding stopped early, if it did
         self._reformatter = VideoReformatter()
         self._container: av.container.InputContainer | None = None
-        self._rank = self.index.frame_of_pts() if self.index.pts is not None else None
+        self._rank = self.index.pts.frame_of if self.index.pts is not None else None
 
     # -- container -----------------------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ class FrameReader:
 
     def _number(self, frame: av.VideoFrame, previous: int) -> int:
         if self._rank is not None and frame.pts is not None:
-            number = self._rank.get(frame.pts)
+            number = self._rank(frame.pts)
             if number is not None:
                 return number
         return previous + 1
@@ -163,7 +163,7 @@ class FrameReader:
         decoded = self._decoded(stream)
         keyframes = self.index.keyframes
         for count, frame in enumerate(decoded):
-            number = self._rank.get(frame.pts) if frame.pts is not None else None
+            number = self._rank(frame.pts) if frame.pts is not None else None
             if number is None or number > start or count >= _MAX_LEADING:
                 break
             position = np.searchsorted(keyframes, number)
