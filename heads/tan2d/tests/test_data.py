@@ -1,0 +1,90 @@
+"""Query loading (the official sentence rule, TACoS, counted skips), the hold-out, items and batches."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bsp_lightning.annotations import AnnotationError
+from bsp_lightning.features.resample import average_to_fixed_length
+from bsp_tan2d.data import Tan2dDataModule, charades_sentence, collate_grounding, load_queries, load_tacos
+from bsp_tan2d.example import write_example
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    return write_example(tmp_path_factory.mktemp("tan2d"))
+
+
+def test_charades_sentence_official_rule():
+    assert charades_sentence("AO8RW 0.0 6.9##a person is putting a book on a shelf.\n") == "a person is putting a book on a shelf"
+    assert charades_sentence("AO8RW 0.0 6.9##person opens it. then sits.\n") == "person opens it. then sits"
+    assert charades_sentence("AO8RW 0.0 6.9##the last line keeps it.") == "the last line keeps it."
+    assert charades_sentence("AO8RW 0.0 6.9##space before newline. \n") == "space before newline. \n"
+
+
+def test_charades_queries_clip_and_skip(tmp_path):
+    (tmp_path / "charades_sta_train.txt").write_text(
+        "v1 1.0 5.0##a person opens a door.\nv1 6.0 2.0##reversed.\nv1 2.0 99.0##runs past the end.\n"
+        "v2 0.0 1.0##no duration for this video.\n")
+    (tmp_path / "Charades_v1_train.csv").write_text("id,length\nv1,10.0\n")
+    queries, report = load_queries("charades", tmp_path / "charades_sta_train.txt")
+    assert [(q.start, q.end, q.sentence) for q in queries] == [(1.0, 5.0, "a person opens a door"),
+                                                               (2.0, 10.0, "runs past the end")]
+    assert report.anomalies["start_after_end"] == 1 and report.anomalies["end_clipped"] == 1
+    assert report.anomalies["missing_duration"] == 1
+
+
+def test_tacos_loader(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"s13-d21.avi": {"num_frames": 300, "fps": 30.0, "timestamps": [[30, 90], [90, 30],
+                    [150, 600], [400, 500]], "sentences": ["He takes out a knife.", "b", "c", "d", "extra"]}}))
+    queries, report = load_tacos(path)
+    assert [(q.start, q.end, q.duration) for q in queries] == [(1.0, 3.0, 10.0), (5.0, 10.0, 10.0)]
+    assert report.anomalies == {"unpaired_entry": 1, "start_after_end": 1, "end_clipped": 2,
+                                "start_beyond_duration": 1}
+    path.write_text(json.dumps({"v": {"fps": 30}}))
+    with pytest.raises(AnnotationError, match="train.json"):
+        load_tacos(path)
+
+
+def test_datamodule_holdout_items_and_batches(example, tmp_path):
+    dm = Tan2dDataModule(str(example["features"]), str(example["annotations"]), batch_size=3, num_sample_clips=32,
+                         holdout_fraction=0.25, seed=1)
+    train_videos, val_videos = dm.holdout
+    assert len(val_videos) == 2 and not set(train_videos) & set(val_videos)
+    assert "door" in dm.data_info["vocabulary"] and "door." not in dm.data_info["vocabulary"]
+    train, val, test = dm.dataset("train"), dm.dataset("val"), dm.dataset("test")
+    assert {q.video_id for q in val.queries} == set(val_videos)
+    assert len(train) + len(val) == 16 and len(test) == 8
+    saved = json.loads((dm.root_dir / "split.json").read_text())
+    assert saved["val"] == val_videos and saved["seed"] == 1
+    (dm.root_dir / "split.json").unlink()
+    item = train[0]
+    assert item["features"].shape == (32, 16) and item["features"].dtype == torch.float32
+    assert item["tokens"][-1] == "door" and item["tokens"][0] == "a"
+    raw = torch.from_numpy(np.array(dm.features_set.load(item["video"])))
+    expected = average_to_fixed_length(raw / raw.norm(dim=1, keepdim=True), 32)  # normalise, then resample
+    np.testing.assert_allclose(item["features"].numpy(), expected, rtol=1e-5, atol=1e-6)
+    batch = collate_grounding([train[i] for i in range(3)])
+    assert batch["features"].shape == (3, 32, 16) and batch["gt"].dtype == torch.float64
+    assert len(batch["tokens"]) == 3 and batch["index"].tolist() == [0, 1, 2]
+
+
+def test_missing_features_and_empty_queries_are_counted(example, tmp_path):
+    ann = tmp_path / "ann"
+    ann.mkdir()
+    lines = (example["annotations"] / "charades_sta_test.txt").read_text().splitlines(keepends=True)
+    lines += ["nofeat 0.0 2.0##a person is opening the door.\n", "vid008 0.0 2.0##   .\n"]
+    (ann / "charades_sta_test.txt").write_text("".join(lines))
+    csv = (example["annotations"] / "Charades_v1_test.csv").read_text() + "nofeat,S,K,6,7,Yes,s,o,,,10.0\n"
+    (ann / "Charades_v1_test.csv").write_text(csv)
+    for name in ("charades_sta_train.txt", "Charades_v1_train.csv"):
+        (ann / name).write_text((example["annotations"] / name).read_text())
+    dm = Tan2dDataModule(str(example["features"]), str(ann), num_sample_clips=32)
+    dm.trainer = None
+    test = dm.build_dataset("test")
+    (dm.root_dir / "missing_features.txt").unlink(missing_ok=True)
+    assert len(test) == 8
+    assert dm.skips == {"test/no_features": 1, "test/empty_query": 1}

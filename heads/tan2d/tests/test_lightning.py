@@ -1,0 +1,70 @@
+"""The LightningModule: a fast_dev_run fit + test from the packaged toy config, GloVe errors, the learned option."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bsp_lightning.evaluation.formats import read_grounding
+from bsp_lightning.lightning_cli import build_cli
+from bsp_lightning.text import GloveError
+from bsp_tan2d import HEAD
+from bsp_tan2d.example import make_example
+from bsp_tan2d.lightning import NegatedLossPlateau, Tan2dModule
+
+SMALL = dict(feature_dim=6, num_sample_clips=16, num_clips=8, num_scale_layers=[8], hidden=8, word_dim=4,
+             text_hidden=8, text_layers=1, map_kernel=3, map_layers=2, map_padding=2)
+
+
+def test_fast_dev_run_fit_then_test(tmp_path):
+    args = make_example(tmp_path)
+    cli = build_cli([*args, "--trainer.fast_dev_run=true", "--logger=none"], run=False)
+    assert isinstance(cli.model, HEAD.module) and cli.model.feature_dim == 16
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    cli.trainer.test(cli.model, datamodule=cli.datamodule)
+    records = read_grounding(tmp_path / "run" / "predictions" / "test.json")
+    assert len(records) == 8 and all(len(r["predictions"]) == 5 for r in records)
+    assert set(cli.model.test_results) == {f"R@{n},IoU={m}" for n in (1, 5) for m in (0.3, 0.5, 0.7)} | {"mIoU"}
+    assert (tmp_path / "run" / "split.json").is_file()
+    # GloVe rows never go into the checkpoint
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert not any("glove" in k or "embedding" in k for k in state["state_dict"])
+
+
+def test_glove_required_and_bad_glove_line(tmp_path):
+    with pytest.raises(GloveError, match="glove.6B.300d.txt"):
+        Tan2dModule(**SMALL)
+    bad = tmp_path / "glove.txt"
+    bad.write_text("the 0.1 0.2 0.3 0.4\nperson 0.1 x 0.3 0.4\n")
+    with pytest.raises(GloveError, match=r"glove.txt:2"):
+        Tan2dModule(glove=str(bad), **SMALL)
+
+
+def test_glove_lookup_and_unknown_words(tmp_path):
+    glove = tmp_path / "glove.txt"
+    glove.write_text("the 1 2 3 4\nperson 5 6 7 8\n")
+    module = Tan2dModule(glove=str(glove), **SMALL)
+    words, lengths = module.embed([["the", "person"], ["door."]])
+    assert lengths.tolist() == [2, 1]
+    np.testing.assert_array_equal(words.numpy(), [[[1, 2, 3, 4], [5, 6, 7, 8]], [[0, 0, 0, 0], [0, 0, 0, 0]]])
+    assert sum(p.numel() for p in module.parameters()) == sum(p.numel() for p in module.model.parameters())
+
+
+def test_learned_embedding_option():
+    module = Tan2dModule(word_embedding="learned", data_info={"vocabulary": ["door", "person"]}, **SMALL)
+    words, _ = module.embed([["person", "zebra"]])
+    assert words.requires_grad and module.vocab.index("zebra") == 1
+    with pytest.raises(ValueError, match="word_embedding"):
+        Tan2dModule(word_embedding="bert", **SMALL)
+
+
+def test_negated_plateau_counts_a_rising_loss_as_progress():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = NegatedLossPlateau(opt, mode="min", factor=0.5, patience=1)
+    for loss in (1.0, 2.0, 3.0, 4.0):  # rising: never a plateau under the official rule
+        sched.step(loss)
+    assert opt.param_groups[0]["lr"] == 1.0
+    for loss in (3.0, 3.0):
+        sched.step(loss)
+    assert opt.param_groups[0]["lr"] == 0.5
