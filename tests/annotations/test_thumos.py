@@ -153,3 +153,98 @@ def test_bad_inputs(tmp_path):
     (tmp_path / "bad.csv").write_text("video,duration\nvideo_validation_0000051,ninety\n")
     with pytest.raises(AnnotationError, match="bad.csv:2: duration is not a number"):
         read_durations(tmp_path / "bad.csv")
+
+
+# --- durations side files: columns by header name, nested JSON, conflicts -----------------------------------
+
+GTAD_HEADER = "video-name,t-init,t-end,f-init,f-end,video-duration,frame-rate,video-frames,label_idx"
+
+
+def gtad_csv(path: Path, rows: list[tuple[str, float, float, float]]) -> Path:
+    """G-TAD's thumos14_test_groundtruth.csv layout: one row per instance, duration in column 6."""
+    lines = [GTAD_HEADER]
+    for video, start, end, duration in rows:
+        lines.append(f"{video},{start},{end},{int(start * 30)},{int(end * 30)},{duration},30.0,{int(duration * 30)},7")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_gtad_groundtruth_csv_read_by_header(tmp_path):
+    # The old reader took the second column (t-init) as the duration: every instance ended after "its video".
+    csv_path = gtad_csv(tmp_path / "thumos14_test_groundtruth.csv", [
+        ("video_validation_0000051", 67.5, 75.9, 91.2),
+        ("video_validation_0000051", 85.1, 99.6, 91.2),  # the video repeats, same duration
+        ("video_validation_0000266", 72.8, 76.4, 200.0),
+    ])  # fmt: skip
+    assert read_durations(csv_path) == {"video_validation_0000051": 91.2, "video_validation_0000266": 200.0}
+    ann = load_thumos14(write_split(tmp_path / "annotation"), durations=csv_path)
+    # Only 85.1-99.6 of the 91.2 s video ends late (the ambiguous 0051/0266 segments and 72.8-76.4 fit).
+    assert ann.report.anomalies["end_beyond_duration"] == 1
+
+
+@pytest.mark.parametrize("column", ["duration", "Duration", "video_duration", "seconds", "duration_second"])
+def test_duration_column_names(tmp_path, column):
+    path = tmp_path / "d.csv"
+    path.write_text(f"fps,{column},video\n30,12.5,a\n25,40,b\n")
+    assert read_durations(path) == {"a": 12.5, "b": 40.0}
+
+
+def test_two_column_csv_keeps_any_header(tmp_path):
+    (tmp_path / "d.csv").write_text("vid,len\na,3\nb,4.5\n")
+    assert read_durations(tmp_path / "d.csv") == {"a": 3.0, "b": 4.5}
+
+
+def test_nested_json_video_info(tmp_path):
+    # mmtad/OpenTAD TH14_video_info.json: {video: {"duration": s, "fps": f}}
+    info = {"video_validation_0000051": {"duration": 91.2, "fps": 30.0},
+            "video_validation_0000266": {"fps": 25.0, "duration_second": 200}}
+    (tmp_path / "TH14_video_info.json").write_text(json.dumps(info))
+    assert read_durations(tmp_path / "TH14_video_info.json") == {
+        "video_validation_0000051": 91.2, "video_validation_0000266": 200.0,
+    }  # fmt: skip
+    (tmp_path / "bad.json").write_text(json.dumps({"v": {"fps": 30.0, "frames": 900}}))
+    with pytest.raises(AnnotationError, match=r"bad.json: entry 'v' has no duration key \(found: fps, frames;"):
+        read_durations(tmp_path / "bad.json")
+
+
+def test_conflicting_durations_are_refused(tmp_path):
+    path = gtad_csv(tmp_path / "g.csv", [("v1", 1.0, 2.0, 50.0), ("v2", 1.0, 2.0, 9.0), ("v1", 3.0, 4.0, 51.0)])
+    with pytest.raises(AnnotationError, match=r"g.csv: conflicting durations for video 'v1': 50 \(line 2\) and 51 "
+                       r"\(line 4\)"):
+        read_durations(path)
+    (tmp_path / "d.json").write_text('{"v1": 50.0, "v1": 51.0}')
+    with pytest.raises(AnnotationError, match="d.json: key 'v1' appears twice with different values"):
+        read_durations(tmp_path / "d.json")
+    (tmp_path / "same.json").write_text('{"v1": 50.0, "v1": 50.0}')
+    assert read_durations(tmp_path / "same.json") == {"v1": 50.0}
+
+
+def test_unknown_columns_name_the_file_and_columns(tmp_path):
+    (tmp_path / "d.csv").write_text("clip,start,end,total\na,1,2,30\n")
+    with pytest.raises(AnnotationError) as info:
+        read_durations(tmp_path / "d.csv")
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'd.csv'}: cannot tell the video and duration columns")
+    assert "'clip', 'start', 'end', 'total'" in message and "video-duration" not in message
+    (tmp_path / "n.csv").write_text("a,1,2,30\n")
+    with pytest.raises(AnnotationError, match="columns: no header row"):
+        read_durations(tmp_path / "n.csv")
+    (tmp_path / "neg.csv").write_text("video,duration\na,-3\n")
+    with pytest.raises(AnnotationError, match="neg.csv:2: duration of 'a' must be positive"):
+        read_durations(tmp_path / "neg.csv")
+
+
+def test_data_inspect_thumos14_with_gtad_csv(tmp_path, capsys):
+    from bsp_lightning.annotations.cli import main
+
+    csv_path = gtad_csv(tmp_path / "gt.csv", [("video_validation_0000051", 67.5, 75.9, 91.2),
+                                              ("video_validation_0000266", 72.8, 76.4, 200.0)])
+    folder = write_split(tmp_path / "annotation")
+    out = tmp_path / "report.json"
+    assert main(["inspect", "thumos14", str(folder), "--durations", str(csv_path), "--json", str(out)]) == 0
+    anomalies = json.loads(out.read_text())["anomalies"]
+    assert anomalies["end_beyond_duration"] == 1 and anomalies["missing_duration"] == 3
+    (tmp_path / "bad.csv").write_text("a,b,c\n1,2,3\n")
+    assert main(["inspect", "thumos14", str(folder), "--durations", str(tmp_path / "bad.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.csv: cannot tell the video and duration columns" in err

@@ -54,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="activitynet, anet-captions: normalise the 'v_' prefix of video ids (default: keep)",
     )  # fmt: skip
     inspect.add_argument("--split", choices=("val", "test"), help="thumos14: split (default: from file names)")
-    inspect.add_argument("--durations", metavar="FILE", help="thumos14: JSON {video: s} or CSV video,duration")
+    inspect.add_argument(
+        "--durations", metavar="FILE",
+        help="thumos14: video durations: JSON {video: s} or {video: {\"duration\": s, ...}}, or CSV with the "
+        "video and duration columns named in a header (duration, video-duration, seconds, duration_second, ...; "
+        "e.g. G-TAD's thumos14_test_groundtruth.csv) or two columns video,duration",
+    )  # fmt: skip
     inspect.add_argument(
         "--keep-missing-duration", action="store_true",
         help="charades-sta: keep queries whose video is not in the CSV (default: drop them)",

@@ -11,8 +11,8 @@ Facts the official evaluation relies on and this loader keeps:
   :attr:`ThumosAnnotations.ambiguous`.
 * Every CliffDiving instance is also listed under Diving; both are kept (the official evaluation scores
   them as two classes) and the repetitions are counted as ``cliffdiving_also_diving``.
-* The files carry no video durations: pass a durations file (:func:`read_durations`) or derive them
-  from feature files (:func:`durations_from_features`).
+* The files carry no video durations: pass a durations file (:func:`read_durations`: JSON or CSV, columns
+  found by header name) or derive them from feature files (:func:`durations_from_features`).
 """
 
 from __future__ import annotations
@@ -91,34 +91,118 @@ class ThumosAnnotations:
         return THUMOS14_CLASSES
 
 
-def read_durations(path: str | os.PathLike) -> dict[str, float]:
-    """Read video durations from a JSON ``{video: seconds}`` or a CSV ``video,duration`` file.
+#: Column names (and nested-JSON keys) that hold a duration in seconds, in order of preference; compared
+#: case-insensitively with ``-`` and spaces read as ``_``. ``video_duration``: G-TAD's
+#: ``thumos14_test_groundtruth.csv``; ``duration``: mmtad/OpenTAD's ``TH14_video_info.json``.
+DURATION_COLUMNS = ("duration", "video_duration", "duration_second", "duration_seconds", "seconds", "length")
+#: Column names that hold the video id, in order of preference (same comparison).
+VIDEO_COLUMNS = ("video", "video_name", "video_id", "videoid", "vid", "name", "id")
 
-    The CSV may have a header row (a first row whose duration is not a number is taken as one).
+
+def read_durations(path: str | os.PathLike) -> dict[str, float]:
+    """Read video durations (seconds) from a JSON or CSV side file.
+
+    Accepted layouts:
+
+    * JSON ``{video: seconds}``, or nested ``{video: {"duration": seconds, "fps": ...}}`` (mmtad/OpenTAD's
+      ``TH14_video_info.json``; any key of :data:`DURATION_COLUMNS` is taken, the first in that order);
+    * CSV with a header row: the video and duration columns are found **by name** (:data:`VIDEO_COLUMNS`,
+      :data:`DURATION_COLUMNS`), e.g. G-TAD's ``thumos14_test_groundtruth.csv``
+      (``video-name,t-init,t-end,f-init,f-end,video-duration,...``, one row per instance, so a video repeats);
+    * a two-column CSV ``video,duration``, with or without a header row of any names.
+
+    A video listed more than once must have the same duration every time.
+
+    Raises:
+        AnnotationError: missing/empty/malformed file; a CSV of more than two columns whose header names no
+            video or no duration column (the message lists the columns found); a nested JSON entry without a
+            duration key (the message lists its keys); conflicting durations for one video (both lines);
+            a non-numeric, non-finite or non-positive duration.
     """
     path = str(path)
     text = read_text(path, "durations file")
     if path.lower().endswith(".json") or text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise AnnotationError(path, f"malformed JSON: {exc.msg}", line=exc.lineno) from exc
-        if not isinstance(data, dict):
-            raise AnnotationError(path, "expected a JSON object {video: duration}")
-        return {str(k): to_float(v, path, f"duration of {k!r}") for k, v in data.items()}
-    out: dict[str, float] = {}
-    reader = csv.reader(io.StringIO(text))
-    for row in reader:
-        line = reader.line_num
-        if not row or not "".join(row).strip():
-            continue
-        if len(row) < 2:
-            raise AnnotationError(path, f"expected 'video,duration', got {','.join(row)!r}", line)
-        if line == 1 and not _is_number(row[1]):
-            continue  # header
-        out[row[0].strip()] = to_float(row[1].strip(), path, "duration", line)
-    if not out:
+        durations = _durations_from_json(text, path)
+    else:
+        durations = _durations_from_csv(text, path)
+    if not durations:
         raise AnnotationError(path, "no durations in file")
+    return durations
+
+
+def _column_key(name: str) -> str:
+    return re.sub(r"[\s-]+", "_", name.strip().lower())
+
+
+def _pick(names: list[str], wanted: tuple[str, ...]) -> int | None:
+    keys = [_column_key(n) for n in names]
+    return next((keys.index(w) for w in wanted if w in keys), None)
+
+
+def _set_duration(out: dict[str, float], where: dict[str, str], video: str, value: object, path: str,
+                  loc: str, line: int | None = None) -> None:
+    seconds = to_float(value, path, "duration" if line is not None else f"duration of {video!r}", line)
+    if seconds <= 0:
+        raise AnnotationError(path, f"duration of {video!r} must be positive, got {seconds:g}", line)
+    if video in out and out[video] != seconds:
+        raise AnnotationError(
+            path, f"conflicting durations for video {video!r}: {out[video]:g} ({where[video]}) and {seconds:g} ({loc})"
+        )
+    out.setdefault(video, seconds)
+    where.setdefault(video, loc)
+
+
+def _durations_from_json(text: str, path: str) -> dict[str, float]:
+    def no_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        obj: dict[str, object] = {}
+        for key, value in pairs:
+            if key in obj and obj[key] != value:
+                raise AnnotationError(path, f"key {key!r} appears twice with different values")
+            obj[key] = value
+        return obj
+
+    try:
+        data = json.loads(text, object_pairs_hook=no_repeats)
+    except json.JSONDecodeError as exc:
+        raise AnnotationError(path, f"malformed JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(data, dict):
+        raise AnnotationError(path, "expected a JSON object {video: duration} or {video: {\"duration\": ...}}")
+    out: dict[str, float] = {}
+    where: dict[str, str] = {}
+    for video, value in data.items():
+        if isinstance(value, dict):
+            key = _pick(list(value), DURATION_COLUMNS)
+            if key is None:
+                raise AnnotationError(
+                    path, f"entry {video!r} has no duration key (found: {', '.join(map(str, value)) or 'none'}; "
+                    f"expected one of {', '.join(DURATION_COLUMNS)})"
+                )
+            value = value[list(value)[key]]
+        _set_duration(out, where, str(video), value, path, f"key {video!r}")
+    return out
+
+
+def _durations_from_csv(text: str, path: str) -> dict[str, float]:
+    rows = [(reader.line_num, row) for reader in [csv.reader(io.StringIO(text))] for row in reader]
+    rows = [(line, row) for line, row in rows if row and "".join(row).strip()]
+    first_line, first = rows[0]
+    header = len(first) >= 2 and not _is_number(first[1])
+    video_col, duration_col = (_pick(first, VIDEO_COLUMNS), _pick(first, DURATION_COLUMNS)) if header else (None, None)
+    if video_col is None or duration_col is None:
+        if max(len(row) for _, row in rows) > 2:
+            found = ", ".join(repr(c.strip()) for c in first) if header else "no header row"
+            raise AnnotationError(
+                path, f"cannot tell the video and duration columns (columns: {found}); expected a header naming one "
+                f"of {', '.join(VIDEO_COLUMNS)} and one of {', '.join(DURATION_COLUMNS)}"
+            )
+        video_col, duration_col = 0, 1  # two columns: video,duration whatever the header says
+    out: dict[str, float] = {}
+    where: dict[str, str] = {}
+    for line, row in rows[1:] if header else rows:
+        if len(row) <= max(video_col, duration_col):
+            raise AnnotationError(path, f"expected at least {max(video_col, duration_col) + 1} columns, "
+                                  f"got {','.join(row)!r}", line)
+        _set_duration(out, where, row[video_col].strip(), row[duration_col].strip(), path, f"line {line}", line)
     return out
 
 
