@@ -1,0 +1,57 @@
+"""A tiny G-TAD dataset in the real formats (feature folder + ActivityNet JSON), for tests and the contract test.
+
+Features are Gaussian noise with a class-dependent offset inside the action segments, so a few steps of training
+already move the boundary curves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bsp_lightning.features.store import FeatureStore
+
+__all__ = ["write_example", "make_example"]
+
+CLASSES = ("jump", "run")
+
+
+def write_example(folder: str | Path, num_videos: int = 6, feature_dim: int = 16, fps: float = 25.0,
+                  snippet_length: int = 8, seed: int = 0) -> tuple[Path, Path]:
+    """Write ``folder/features`` and ``folder/anet.json``; returns their paths.
+
+    Subsets: the last video is ``testing``, the one before ``validation``, the others ``training``. Feature ids carry
+    the ``v_`` prefix (as BSN/G-TAD files do) while the JSON ids do not.
+    """
+    folder = Path(folder)
+    rng = np.random.default_rng(seed)
+    store = FeatureStore(folder / "features")
+    database = {}
+    for i in range(num_videos):
+        vid = f"vid{i}"
+        n = 40 + 4 * i
+        seconds = snippet_length / fps
+        feats = rng.normal(size=(n, feature_dim)).astype(np.float32)
+        annotations = []
+        for k, (lo, hi) in enumerate(((0.15, 0.4), (0.55, 0.85))):
+            label = CLASSES[(i + k) % 2]
+            a, b = int(lo * n), int(hi * n)
+            feats[a:b] += 2.0 if label == "run" else -2.0
+            annotations.append({"segment": [a * seconds, b * seconds], "label": label})
+        store.write_video(f"v_{vid}", feats, [k * seconds for k in range(n)], fps, n * snippet_length, "example")
+        subset = "testing" if i == num_videos - 1 else "validation" if i == num_videos - 2 else "training"
+        database[vid] = {"subset": subset, "duration": n * seconds, "annotations": annotations}
+    store.write_manifest({"feature_dim": feature_dim, "snippet_length": snippet_length, "stride": snippet_length})
+    path = folder / "anet.json"
+    path.write_text(json.dumps({"version": "VERSION 1.3", "database": database}))
+    return folder / "features", path
+
+
+def make_example(folder: Path) -> list[str]:
+    """:func:`write_example` under ``folder``; returns the ``bsp-lightning fit`` arguments (config ``gtad_toy``)."""
+    features, annotations = write_example(folder)
+    config = Path(__file__).parent / "configs" / "gtad_toy.yaml"
+    return ["--config", str(config), f"--data.features={features}", f"--data.annotations={annotations}",
+            f"--trainer.default_root_dir={Path(folder) / 'run'}", "--data.init_args.batch_size=2"]
