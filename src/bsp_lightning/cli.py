@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("bsp_lightning.evaluation.cli:main", "official-equivalent evaluation of predictions"),
     "data": ("bsp_lightning.annotations.cli:main", "inspect benchmark annotation files"),
     "viz": ("bsp_lightning.viz:main", "draw the paper's figures (PNG)"),
+    "configs": ("bsp_lightning.lightning_cli:configs_main", "list the packaged configs (core and installed heads)"),
 }
 
 
@@ -30,7 +31,8 @@ def _usage() -> str:
         "Boundary-Sensitive Pre-training (BSP, ICCV 2021) on PyTorch Lightning.",
         "",
         "training (LightningCLI; `bsp-lightning fit --help` lists every option):",
-        "  fit         pre-train (default config: the toy dataset, generated when absent)",
+        "  fit         pre-train (default config: the toy dataset, generated when absent), or train a head",
+        "              (--config gtad_anet, tan2d_charades, ...: see `bsp-lightning configs`)",
         "  validate    run the validation loop on a checkpoint",
         "  test        run the test loop on a checkpoint",
         "  predict     run the predict loop",

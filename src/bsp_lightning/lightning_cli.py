@@ -1,7 +1,11 @@
 """``bsp-lightning fit|validate|test|predict``: LightningCLI with packaged configs.
 
-``--config NAME`` picks a packaged config (``toy``, ``kinetics400_tsm_r18``, ``kinetics400_tsm_r50``); a path
-works too, and without ``--config`` the toy config is used. ``--model`` selects the variant
+``--config NAME`` picks a packaged config (``toy``, ``kinetics400_tsm_r18``, ``kinetics400_tsm_r50``, or one that
+an installed head ships: ``gtad_anet``, ``tan2d_charades``...; ``bsp-lightning configs`` lists them); a path works
+too, ``--config`` may be repeated (later files override earlier ones: a data YAML composed with a model YAML), and
+without ``--config`` the toy config is used. A head's config runs :class:`HeadLightningCLI` (model and data in
+subclass mode, the feature width and ``data_info`` linked from the DataModule into the model, checkpoints on the
+lowest ``val/loss`` unless the config says otherwise). ``--model`` selects the variant
 (``BSPModule``, ``VanillaModule``, ``TwoHeadModule``, ``DistillationModule`` or a user subclass given by its
 import path), and the DataModule's label spaces and clip length are linked into the model.
 
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import os
 import sys
+
+import yaml
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -34,10 +40,60 @@ class ConfigNotFoundError(FileNotFoundError):
     """``--config`` names neither a file nor a packaged config."""
 
 
-def packaged_configs() -> dict[str, Path]:
+def core_configs() -> dict[str, Path]:
     """Names and paths of the configs shipped in ``bsp_lightning/configs``."""
     folder = resources.files("bsp_lightning") / "configs"
     return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+def packaged_configs() -> dict[str, Path]:
+    """Names and paths of every packaged config: the core's and those of the installed heads.
+
+    Raises:
+        ValueError: a head ships a config whose name the core (or another head) already uses.
+    """
+    from bsp_lightning.heads import head_configs
+
+    configs = core_configs()
+    for name, path in head_configs().items():
+        if name in configs:
+            raise ValueError(f"a head ships config {name!r}, which is a core config name")
+        configs[name] = path
+    return configs
+
+
+def is_head_config(path: str | os.PathLike) -> bool:
+    """True when a config file selects a head: its ``model`` or ``data`` ``class_path`` is a
+    :class:`~bsp_lightning.heads.HeadModule` / :class:`~bsp_lightning.heads.FeatureDataModule` subclass, or it is
+    one of the configs an installed head ships."""
+    from bsp_lightning.heads import head_configs
+
+    path = Path(path)
+    if path.resolve() in {p.resolve() for p in head_configs().values()}:
+        return True
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    for key, base in (("model", "HeadModule"), ("data", "FeatureDataModule")):
+        section = config.get(key) if isinstance(config, dict) else None
+        class_path = section.get("class_path") if isinstance(section, dict) else None
+        if isinstance(class_path, str) and _is_subclass(class_path, base):
+            return True
+    return False
+
+
+def _is_subclass(class_path: str, base: str) -> bool:
+    import importlib
+
+    from bsp_lightning import heads
+
+    module_name, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(cls, type) and issubclass(cls, getattr(heads, base))
 
 
 def resolve_config(value: str) -> str:
@@ -56,7 +112,7 @@ def resolve_config(value: str) -> str:
 
 
 def _rewrite_configs(args: list[str]) -> list[str]:
-    """Resolve packaged config names; add the default config when none is given."""
+    """Resolve packaged config names (each of a repeated ``--config``); add the default config when none is given."""
     out, seen = [], False
     i = 0
     while i < len(args):
@@ -122,6 +178,12 @@ class BSPLightningCLI(LightningCLI):
             compute_fn=lambda types, mode: list(types) if mode == "bsp" else None, apply_on="instantiate",
         )
 
+    def before_instantiate_classes(self) -> None:
+        if self.subcommand in ("validate", "test", "predict"):
+            config = self.config[self.subcommand]
+            if config.get("ckpt_path") in ("best", "last"):
+                config.ckpt_path = resolve_checkpoint(config.ckpt_path, config.trainer.default_root_dir or ".")
+
     def instantiate_trainer(self, **kwargs: Any):
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.trainer.get("logger") in (None, True) and "logger" not in kwargs:
@@ -129,11 +191,70 @@ class BSPLightningCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
 
+def resolve_checkpoint(which: str, root: str | os.PathLike) -> str:
+    """``--ckpt_path best|last`` of a finished run, for ``validate``/``test``/``predict`` in a new process.
+
+    Lightning resolves ``best`` only inside the process that ran ``fit``; here ``last`` is
+    ``<root>/checkpoints/last.ckpt`` and ``best`` the ``best_model_path`` that the run's ``ModelCheckpoint``
+    recorded in that file (the lowest ``val/loss`` for the heads).
+
+    Raises:
+        FileNotFoundError: no ``last.ckpt`` under ``root``, or the recorded best checkpoint is gone.
+    """
+    import torch
+
+    last = Path(root) / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        raise FileNotFoundError(f"{last}: no checkpoint of a finished run for --ckpt_path {which} "
+                                "(pass --trainer.default_root_dir of the fit run, or a checkpoint path)")
+    if which == "last":
+        return str(last)
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    best = next((cb.get("best_model_path") for key, cb in state.get("callbacks", {}).items()
+                 if key.startswith("ModelCheckpoint") and cb.get("best_model_path")), None)
+    if not best:
+        return str(last)
+    if not Path(best).is_file():
+        raise FileNotFoundError(f"{best}: the best checkpoint recorded in {last} is missing")
+    return best
+
+
+class HeadLightningCLI(BSPLightningCLI):
+    """LightningCLI for the downstream heads: model and data in subclass mode, data-to-model links, checkpoints
+    on the lowest ``val/loss`` (G-TAD's official selection) unless a config says otherwise."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument(
+            "--logger", choices=LOGGERS, default="csv",
+            help="where metrics go when trainer.logger is not set: csv (default for heads), wandb (offline), "
+                 "tensorboard or none",
+        )
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.monitor": "val/loss", "checkpoint.mode": "min"})
+        parser.link_arguments(
+            "trainer.default_root_dir", "checkpoint.dirpath",
+            compute_fn=lambda root: str(Path(root or ".") / "checkpoints"),
+        )
+        parser.add_lightning_class_args(RunSummary, "run_summary")
+        parser.link_arguments("data.feature_dim", "model.init_args.feature_dim", apply_on="instantiate")
+        parser.link_arguments("data.data_info", "model.init_args.data_info", apply_on="instantiate")
+
+
+def _uses_head(args: Sequence[str]) -> bool:
+    """A head run: some ``--config`` selects a head (see :func:`is_head_config`)."""
+    for i, arg in enumerate(args):
+        value = args[i + 1] if arg == "--config" and i + 1 < len(args) else (
+            arg.split("=", 1)[1] if arg.startswith("--config=") else None)
+        if value is not None and Path(value).is_file() and is_head_config(value):
+            return True
+    return False
+
+
 def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
     """Parse ``args`` (subcommand first when ``run``; packaged config names resolved) and run LightningCLI.
 
     With ``run=False`` there is no subcommand: the classes are built from ``args`` and not run (for tests
-    and notebooks).
+    and notebooks). A head's config (see :func:`is_head_config`) builds a :class:`HeadLightningCLI`.
     """
     args = list(args)
     if run and args and not args[0].startswith("-"):
@@ -142,6 +263,13 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
     # LightningCLI reads sys.argv, and DDP relaunches this command from it: it must hold the resolved args
     sys.argv = [argv0[0] if argv0 else "bsp-lightning", *args]
     try:
+        if _uses_head(args):
+            from bsp_lightning.heads import FeatureDataModule, HeadModule
+
+            return HeadLightningCLI(
+                HeadModule, FeatureDataModule, subclass_mode_model=True, subclass_mode_data=True, args=None, run=run,
+                save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
+            )
         return BSPLightningCLI(
             BSPModule,
             BSPDataModule,
@@ -160,9 +288,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         build_cli(args)
-    except ConfigNotFoundError as err:
+    except (ConfigNotFoundError, FileNotFoundError) as err:
         print(f"bsp-lightning: {err}", file=sys.stderr)
         return 2
     except SystemExit as exit_:  # --help and argument errors: an exit code, not an exception, in-process
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
+    return 0
+
+
+def configs_main(argv: Sequence[str] | None = None) -> int:
+    """``bsp-lightning configs``: every packaged config (core and installed heads) with its one-line description."""
+    import argparse
+    import json
+
+    from bsp_lightning.heads import available_heads, config_description, describe, head_errors
+    from bsp_lightning.utils.cli import HelpFormatter
+
+    parser = argparse.ArgumentParser(
+        prog="bsp-lightning configs", formatter_class=HelpFormatter,
+        description="List the packaged configs of the core and of every installed head; use one with "
+                    "`bsp-lightning fit --config NAME` (repeat --config to compose a data YAML with a model YAML).",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of the table")
+    args = parser.parse_args(list(argv or []))
+    heads = available_heads()
+    owner = {name: "core" for name in core_configs()}
+    for head, spec in heads.items():
+        owner.update({name: head for name in spec.config_files()})
+    configs = packaged_configs()
+    if args.json:
+        print(json.dumps({
+            "configs": {n: {"owner": owner.get(n, "?"), "path": str(p), "description": config_description(p)}
+                        for n, p in sorted(configs.items())},
+            "heads": {n: describe(s) for n, s in heads.items()},
+            "broken_heads": head_errors(),
+        }, indent=2))
+        return 0
+    width = max(len(n) for n in configs)
+    owner_width = max(len(o) for o in owner.values())
+    for name in sorted(configs, key=lambda n: (owner.get(n) != "core", owner.get(n, ""), n)):
+        print(f"{name:<{width}}  {owner.get(name, '?'):<{owner_width}}  {config_description(configs[name])}")
+    if not heads:
+        print("\n(no head installed: `python -m pip install -e heads/<name>` adds its configs)")
+    for name, error in head_errors().items():
+        print(f"\nwarning: head {name!r} failed to load: {error}")
     return 0

@@ -1,0 +1,174 @@
+"""One or more feature folders read as one: two-stream features concatenated along channels on the fly.
+
+The paper's two-stream input (Fig. 3a) is the vanilla and BSP features of the same snippets side by side. A head
+may be given several folders written by ``bsp-lightning extract``; :class:`FeatureSet` checks, once, that every
+video has the same snippet count and snippet start times in each (the rule of ``bsp-lightning combine``) and
+concatenates the arrays when a video is loaded, so no combined copy has to be written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bsp_lightning.features.store import (
+    FeatureMismatchError,
+    FeatureStore,
+    FeatureStoreError,
+    _disagreement,
+)
+
+__all__ = ["FeatureSet", "as_folder_list"]
+
+
+def as_folder_list(features: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """``features`` as a non-empty list of paths (a single path, or a list of them).
+
+    Raises:
+        FeatureStoreError: the list is empty.
+    """
+    if isinstance(features, (str, os.PathLike)):
+        folders = [Path(features)]
+    else:
+        folders = [Path(f) for f in features]
+    if not folders:
+        raise FeatureStoreError("no feature folder given (--data.features DIR)")
+    return folders
+
+
+class FeatureSet:
+    """Feature folders read as one ``(num_snippets, sum of D)`` array per video.
+
+    Args:
+        features: one folder or a list of folders (their channels are concatenated in this order).
+
+    Raises:
+        FeatureStoreError: a folder is missing, has no manifest, or holds no usable video.
+        FeatureMismatchError: two folders disagree on a video's snippet count or start times (every
+            disagreeing video is named).
+    """
+
+    def __init__(self, features: str | os.PathLike | Sequence[str | os.PathLike]) -> None:
+        self.folders = as_folder_list(features)
+        self._stores = [FeatureStore(folder, create=False) for folder in self.folders]
+        self._manifests = []
+        for store in self._stores:
+            if not store.manifest_path.is_file() and not (store.root / ".entries").is_dir():
+                raise FeatureStoreError(
+                    f"{store.manifest_path}: missing (not a feature folder written by `bsp-lightning extract`)"
+                )
+            self._manifests.append(store.manifest())
+        self._entries = [
+            {vid: e for vid, e in m["videos"].items() if e.get("status") in ("ok", "partial")} for m in self._manifests
+        ]
+        self._check_agreement()
+
+    def _check_agreement(self) -> None:
+        problems: dict[str, str] = {}
+        first = self._entries[0]
+        for folder, entries in zip(self.folders[1:], self._entries[1:]):
+            for vid in sorted(set(first) & set(entries)):
+                why = _disagreement(first[vid], entries[vid])
+                if why is not None:
+                    problems[vid] = f"{self.folders[0]} vs {folder}: {why}"
+        if problems:
+            raise FeatureMismatchError(problems)
+
+    @property
+    def manifests(self) -> list[dict[str, Any]]:
+        """The manifests of the folders, in order."""
+        return self._manifests
+
+    @cached_property
+    def video_ids(self) -> list[str]:
+        """Videos with usable features in every folder, sorted."""
+        common = set(self._entries[0])
+        for entries in self._entries[1:]:
+            common &= set(entries)
+        return sorted(common)
+
+    @cached_property
+    def _id_set(self) -> frozenset[str]:
+        return frozenset(self.video_ids)
+
+    @cached_property
+    def dims(self) -> list[int]:
+        """Feature width of each folder, from its manifest (config ``feature_dim``, else a video entry)."""
+        dims = []
+        for folder, manifest, entries in zip(self.folders, self._manifests, self._entries):
+            dim = manifest.get("config", {}).get("feature_dim")
+            if not dim:
+                dim = next((e.get("feature_dim") for e in entries.values() if e.get("feature_dim")), None)
+            if not dim:
+                raise FeatureStoreError(f"{folder / 'manifest.json'}: no feature_dim recorded and no usable video")
+            dims.append(int(dim))
+        return dims
+
+    @property
+    def feature_dim(self) -> int:
+        """``D``: the sum of the folders' feature widths."""
+        return sum(self.dims)
+
+    def entry(self, video_id: str) -> dict[str, Any]:
+        """The manifest entry of ``video_id`` in the first folder (``fps``, ``num_frames``, ``snippet_starts``...).
+
+        Raises:
+            KeyError: the video has no usable features.
+        """
+        if video_id not in self._id_set:
+            raise KeyError(f"video {video_id!r} has no features in {', '.join(map(str, self.folders))}")
+        return self._entries[0][video_id]
+
+    def snippet_starts(self, video_id: str) -> np.ndarray:
+        """float64 ``(num_snippets,)``: start time in seconds of each snippet's first frame."""
+        return np.asarray(self.entry(video_id)["snippet_starts"], dtype=np.float64)
+
+    def snippet_seconds(self, video_id: str) -> float:
+        """Duration of one snippet in seconds: ``snippet_length / fps`` (frames per snippet from the manifest)."""
+        entry = self.entry(video_id)
+        config = self._manifests[0].get("config", {})
+        # a folder written by `combine` records its sources' configurations instead of its own
+        sources = [config] + [c.get("config", {}) for c in config.get("combined_from", [])]
+        length = next((c["snippet_length"] for c in sources if "snippet_length" in c), 8)
+        return float(length) / float(entry["fps"])
+
+    def load(self, video_id: str) -> np.ndarray:
+        """float32 ``(num_snippets, D)``: the video's features, folders concatenated along channels.
+
+        Raises:
+            FeatureStoreError: a file is missing, has the wrong rank, or disagrees with its manifest entry in
+                snippet count or width (the message names the file).
+        """
+        arrays = []
+        for store, entries, dim in zip(self._stores, self._entries, self.dims):
+            path = store.feature_path(video_id)
+            if not path.is_file():
+                raise FeatureStoreError(f"{path}: no feature file for video {video_id!r}")
+            array = np.load(path, mmap_mode="r")
+            expected = entries[video_id].get("num_snippets")
+            if array.ndim != 2 or array.shape[1] != dim or (expected is not None and array.shape[0] != expected):
+                raise FeatureStoreError(
+                    f"{path}: shape {tuple(array.shape)} but the manifest says ({expected}, {dim})"
+                )
+            arrays.append(np.asarray(array, dtype=np.float32))
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=1)
+
+    def resolve(self, annotation_id: str) -> str | None:
+        """The feature id of an annotation's video id: itself, else with the ``v_`` prefix added or removed
+        (ActivityNet ground truth has no ``v_``; G-TAD/BSN feature files have it). ``None`` when absent."""
+        for candidate in (annotation_id, "v_" + annotation_id,
+                          annotation_id[2:] if annotation_id.startswith("v_") else None):
+            if candidate is not None and candidate in self._id_set:
+                return candidate
+        return None
+
+    def __len__(self) -> int:
+        return len(self.video_ids)
+
+    def __repr__(self) -> str:
+        return f"FeatureSet({[str(f) for f in self.folders]}, videos={len(self)}, D={self.feature_dim})"

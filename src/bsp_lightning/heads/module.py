@@ -1,0 +1,249 @@
+"""``HeadModule``: the base LightningModule of every downstream head.
+
+Like :class:`~bsp_lightning.module.BSPModule`, a small base class with hooks (solo-learn style): a head overrides
+:meth:`HeadModule.build_model` (a pure-torch model that knows nothing of Lightning), :meth:`HeadModule.forward`,
+:meth:`HeadModule.compute_loss`, :meth:`HeadModule.postprocess` (network outputs to prediction items) and
+:meth:`HeadModule.build_metric` (the official-equivalent score of the merged predictions). The loops are here:
+the test and predict loops gather the prediction items of every rank, merge them into the benchmark's official
+format, write them atomically to ``<default_root_dir>/predictions/<stage>.json``, score them (test) and print the
+table.
+
+A subclass follows this shape::
+
+    class MyHead(HeadModule):
+        task = "grounding"
+
+        def __init__(self, feature_dim: int = 0, data_info: dict | None = None, hidden: int = 256, lr: float = 1e-3):
+            super().__init__(feature_dim, data_info, lr=lr)
+            self.save_hyperparameters()
+            self.model = self.build_model()
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_info
+from torch import nn
+
+from bsp_lightning.heads.spec import TASKS
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["HeadModule", "format_metric_table"]
+
+
+def format_metric_table(metrics: Mapping[str, float], title: str = "") -> str:
+    """A two-row text table of fractions shown in percent (two decimals), one column per metric."""
+    names = list(metrics)
+    cells = [f"{100 * float(metrics[n]):.2f}" for n in names]
+    widths = [max(len(n), len(c)) for n, c in zip(names, cells)]
+    head = "  ".join(n.rjust(w) for n, w in zip(names, widths))
+    row = "  ".join(c.rjust(w) for c, w in zip(cells, widths))
+    rule = "-" * len(head)
+    return "\n".join(([title] if title else []) + [rule, head, rule, row + "   (%)", rule])
+
+
+def _batch_size(batch: Any) -> int | None:
+    if isinstance(batch, Mapping):
+        for value in batch.values():
+            if isinstance(value, torch.Tensor) and value.ndim > 0:
+                return int(value.shape[0])
+    return None
+
+
+class HeadModule(pl.LightningModule):
+    """Base LightningModule of the heads.
+
+    Args:
+        feature_dim: ``D`` of the input features (linked from the DataModule's manifests by ``bsp-lightning fit``).
+        data_info: what the model must know about the data (class names, vocabulary...), linked from
+            :attr:`~bsp_lightning.heads.FeatureDataModule.data_info`; stored in the hyper-parameters so a
+            checkpoint rebuilds the model alone.
+        lr: learning rate of the default optimiser (Adam).
+        weight_decay: weight decay of the default optimiser.
+
+    Attributes:
+        task: ``"detection"``, ``"grounding"`` or ``"actionness"`` (class attribute): the prediction format.
+        evaluate_on_validation: also postprocess and score the validation split each epoch (logged as
+            ``val/<metric>``; used for model selection on a validation metric).
+        test_results: the metrics of the last test run (fractions).
+    """
+
+    task: str = "detection"
+    evaluate_on_validation: bool = False
+
+    def __init__(
+        self, feature_dim: int = 0, data_info: dict[str, Any] | None = None, lr: float = 1e-3, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__()
+        if self.task not in TASKS:
+            raise ValueError(f"{type(self).__name__}.task must be one of {TASKS}, got {self.task!r}")
+        self.feature_dim = int(feature_dim)
+        self.data_info = dict(data_info or {})
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.test_results: dict[str, float] = {}
+        self._items: dict[str, list[Any]] = {"val": [], "test": [], "predict": []}
+
+    # --- hooks ------------------------------------------------------------------------------------------------
+
+    def build_model(self) -> nn.Module:
+        """The pure-torch model; subclasses implement it.
+
+        Raises:
+            TypeError: the subclass did not implement it.
+        """
+        raise TypeError(f"{type(self).__name__} must implement build_model()")
+
+    def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """Network outputs for a batch; default ``{"out": self.model(batch["features"])}``."""
+        return {"out": self.model(batch["features"])}
+
+    def compute_loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """The losses: a dict holding ``"loss"`` (what is optimised); every entry is logged.
+
+        Raises:
+            TypeError: the subclass did not implement it.
+        """
+        raise TypeError(f"{type(self).__name__} must implement compute_loss(outputs, batch)")
+
+    def postprocess(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> list[Any]:
+        """Prediction items of one batch, as plain Python/numpy objects (see :meth:`merge_predictions`).
+
+        Raises:
+            TypeError: the subclass did not implement it.
+        """
+        raise TypeError(f"{type(self).__name__} must implement postprocess(outputs, batch)")
+
+    def build_metric(self) -> Callable[[Any], dict[str, float]]:
+        """A function scoring the merged predictions (the official object) -> ``{name: fraction}``.
+
+        Raises:
+            TypeError: the subclass did not implement it.
+        """
+        raise TypeError(f"{type(self).__name__} must implement build_metric()")
+
+    def external_data(self) -> dict[str, Any]:
+        """The ``external_data`` entry of a detection results file (e.g. where the labels came from)."""
+        return {}
+
+    def merge_predictions(self, items: list[Any]) -> Any:
+        """All ranks' prediction items -> the benchmark's official object (DESIGN.md, "Predictions on disk").
+
+        * detection: items ``(video_id, [{"label", "score", "segment": [s, e]}, ...])`` ->
+          ``{"version": "VERSION 1.3", "results": {video_id: [...]}, "external_data": self.external_data()}``
+          (several items of one video are concatenated in item order);
+        * grounding: items ``{"video", "duration", "query", "gt", "predictions", ["index"]}`` -> the list, sorted
+          by ``"index"`` when given (the dataset order, whatever the ranks' order), which is then dropped;
+        * actionness: items ``(video_id, scores)`` -> ``{video_id: [float, ...]}``.
+        """
+        if self.task == "detection":
+            results: dict[str, list[dict[str, Any]]] = {}
+            for video_id, detections in items:
+                results.setdefault(str(video_id), []).extend(detections)
+            return {"version": "VERSION 1.3", "results": results, "external_data": self.external_data()}
+        if self.task == "grounding":
+            if items and all("index" in item for item in items):
+                items = sorted(items, key=lambda item: item["index"])
+            return [{k: v for k, v in item.items() if k != "index"} for item in items]
+        return {str(video_id): [float(s) for s in scores] for video_id, scores in items}
+
+    def write_predictions(self, predictions: Any, path: str | Path) -> Path:
+        """Write the merged predictions atomically in the official format of :attr:`task`."""
+        from bsp_lightning.evaluation import formats
+
+        if self.task == "detection":
+            return formats.write_detections(
+                path, predictions["results"], external_data=predictions.get("external_data"),
+                version=predictions.get("version", "VERSION 1.3"),
+            )
+        if self.task == "grounding":
+            return formats.write_grounding(path, predictions)
+        return formats.write_actionness(path, predictions, protocol=getattr(self, "actionness_protocol", None))
+
+    def configure_optimizers(self) -> Any:
+        """Adam at ``lr`` with ``weight_decay``; heads override with their official schedule."""
+        return {"optimizer": torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)}
+
+    # --- loops ------------------------------------------------------------------------------------------------
+
+    def _log_losses(self, losses: Mapping[str, torch.Tensor], stage: str, batch: Any) -> None:
+        self.log_dict(
+            {f"{stage}/{k}": v.detach() if isinstance(v, torch.Tensor) else v for k, v in losses.items()},
+            prog_bar=False, on_step=stage == "train", on_epoch=True, sync_dist=stage != "train",
+            batch_size=_batch_size(batch),
+        )
+        self.log(f"{stage}_loss", losses["loss"].detach(), prog_bar=True, on_step=stage == "train", on_epoch=True,
+                 sync_dist=stage != "train", batch_size=_batch_size(batch), logger=False)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        losses = self.compute_loss(self(batch), batch)
+        self._log_losses(losses, "train", batch)
+        return losses["loss"]
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        outputs = self(batch)
+        self._log_losses(self.compute_loss(outputs, batch), "val", batch)
+        if self.evaluate_on_validation:
+            self._items["val"].extend(self.postprocess(outputs, batch))
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._items["test"].extend(self.postprocess(self(batch), batch))
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._items["predict"].extend(self.postprocess(self(batch), batch))
+
+    def on_validation_epoch_start(self) -> None:
+        self._items["val"] = []
+
+    def on_test_epoch_start(self) -> None:
+        self._items["test"] = []
+
+    def on_predict_epoch_start(self) -> None:
+        self._items["predict"] = []
+
+    def on_validation_epoch_end(self) -> None:
+        if self.evaluate_on_validation and not self.trainer.sanity_checking:
+            metrics = self._finish("val", write=False)
+            self.log_dict({f"val/{k}": float(v) for k, v in metrics.items()}, sync_dist=False)
+
+    def on_test_epoch_end(self) -> None:
+        self.test_results = self._finish("test")
+        self.log_dict({f"test/{k}": float(v) for k, v in self.test_results.items()}, sync_dist=False)
+
+    def on_predict_epoch_end(self) -> None:
+        self._finish("predict", score=False)
+
+    def gather_items(self, items: list[Any]) -> list[Any]:
+        """Every rank's items, in rank order, on every rank (``all_gather_object``; a no-op on one process)."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            gathered: list[list[Any] | None] = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(gathered, items)
+            return [item for part in gathered for item in (part or [])]
+        return list(items)
+
+    def predictions_path(self, stage: str) -> Path:
+        """``<default_root_dir>/predictions/<stage>.json``."""
+        root = self.trainer.default_root_dir if self._trainer is not None else "."
+        return Path(root) / "predictions" / f"{stage}.json"
+
+    def _finish(self, stage: str, score: bool = True, write: bool = True) -> dict[str, float]:
+        predictions = self.merge_predictions(self.gather_items(self._items[stage]))
+        self._items[stage] = []
+        if write and self.global_rank == 0:
+            path = self.write_predictions(predictions, self.predictions_path(stage))
+            rank_zero_info(f"{stage} predictions written to {path}")
+        if write and torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+        if not score:
+            return {}
+        metrics = {k: float(v) for k, v in self.build_metric()(predictions).items()}
+        if stage == "test":
+            rank_zero_info(format_metric_table(metrics, f"{type(self).__name__}: {stage}"))
+        return metrics

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bsp_lightning.features.store import FeatureStore
+from bsp_lightning.heads import MISSING_FEATURES_FILE, FeatureCoverageError, FeatureDataModule, holdout_split
+
+
+class _Ids(FeatureDataModule):
+    def build_dataset(self, split):
+        return list(self.match_videos(["a", "b", "c"], split).values())
+
+
+def _features(root: Path, ids: list[str]) -> Path:
+    store = FeatureStore(root)
+    for vid in ids:
+        store.write_video(vid, np.ones((2, 4), np.float32), [0.0, 0.5], 16.0, 16, "h")
+    store.write_manifest({"feature_dim": 4, "snippet_length": 8, "stride": 8})
+    return root
+
+
+def test_missing_features_counted_listed_and_v_prefix_matched(tmp_path: Path, monkeypatch, caplog) -> None:
+    monkeypatch.chdir(tmp_path)
+    dm = _Ids(str(_features(tmp_path / "f", ["v_a", "c"])), "ann.json")
+    assert dm.feature_dim == 4
+    with caplog.at_level(logging.WARNING):
+        assert dm.dataset("train") == ["v_a", "c"]
+    assert "1 of 3 annotated train videos have no features" in caplog.text
+    assert (tmp_path / MISSING_FEATURES_FILE).read_text() == "train\tb\n"
+
+
+def test_no_annotated_video_has_features_names_both_paths(tmp_path: Path) -> None:
+    dm = _Ids(str(_features(tmp_path / "f", ["zzz"])), "ann.json")
+    with pytest.raises(FeatureCoverageError) as err:
+        dm.dataset("test")
+    text = str(err.value)
+    assert "ann.json" in text and str(tmp_path / "f") in text and "'a'" in text and "'zzz'" in text
+    assert "'v_' prefix" in text
+
+
+def test_holdout_split_is_seeded_by_video_and_sorted() -> None:
+    ids = [f"vid{i:02d}" for i in range(20)]
+    train, val = holdout_split(reversed(ids), fraction=0.1, seed=3)
+    assert len(val) == 2 and sorted(train + val) == ids and train == sorted(train)
+    assert (train, val) == holdout_split(ids, fraction=0.1, seed=3)
+    assert holdout_split(ids, 0.1, seed=4) != (train, val)
+    assert holdout_split(["x", "y"], 0.1)[1] != []  # at least one validation video
+    with pytest.raises(ValueError):
+        holdout_split(ids, 1.0)

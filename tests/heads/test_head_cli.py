@@ -1,0 +1,53 @@
+"""`bsp-lightning fit|test` on a head: composed configs, linked feature width, --ckpt_path best in a new run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+import yaml
+
+from bsp_lightning.lightning_cli import HeadLightningCLI, build_cli, main, resolve_checkpoint
+
+sys.path.insert(0, str(Path(__file__).parent))
+import example_head  # noqa: E402
+
+sys.path.pop(0)
+
+
+def test_a_data_yaml_composes_with_a_model_yaml(tmp_path: Path) -> None:
+    args = example_head.make_example(tmp_path)
+    full = yaml.safe_load((example_head.CONFIGS / "example_toy.yaml").read_text())
+    data_yaml, model_yaml = tmp_path / "data.yaml", tmp_path / "model.yaml"
+    data_yaml.write_text(yaml.safe_dump({"data": full["data"], "trainer": full["trainer"]}))
+    model_yaml.write_text(yaml.safe_dump({"model": {**full["model"], "init_args": {"lr": 0.5}}}))
+    cli = build_cli(["--config", str(data_yaml), "--config", str(model_yaml), *args[2:], "--logger=none"], run=False)
+    assert isinstance(cli, HeadLightningCLI)
+    assert cli.model.lr == 0.5 and cli.datamodule.batch_size == 2
+    assert cli.model.feature_dim == 8 and cli.model.hparams.data_info == {"classes": ["jump", "run"]}
+
+
+def test_fit_then_test_best_checkpoint_in_a_new_process_state(tmp_path: Path) -> None:
+    args = example_head.make_example(tmp_path)
+    assert main(["fit", *args]) == 0
+    root = tmp_path / "run"
+    best = resolve_checkpoint("best", root)
+    assert Path(best).parent == root / "checkpoints" and Path(best).name != "last.ckpt"
+    state = torch.load(best, map_location="cpu", weights_only=False)
+    assert state["hyper_parameters"]["feature_dim"] == 8
+    assert main(["test", *args, "--ckpt_path", "best"]) == 0
+    written = json.loads((root / "predictions" / "test.json").read_text())
+    assert set(written) == {"version", "results", "external_data"}
+    assert set(written["results"]) == {"vid4", "vid5"}
+    # the two test videos are one of each class and the features separate them: the top class is right
+    assert [d["label"] for d in written["results"]["vid4"]][0] == "jump"
+    assert [d["label"] for d in written["results"]["vid5"]][0] == "run"
+
+
+def test_ckpt_path_best_without_a_run_is_one_line(tmp_path: Path, capsys) -> None:
+    args = example_head.make_example(tmp_path)
+    assert main(["test", *args, "--ckpt_path", "best"]) == 2
+    err = capsys.readouterr().err
+    assert "last.ckpt: no checkpoint of a finished run" in err and "Traceback" not in err
