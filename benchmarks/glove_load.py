@@ -53,16 +53,17 @@ def main() -> None:
         t_first = time.perf_counter() - t0
         assert not first.from_cache
         del first
-        # Later loads, best of 3 (the machine is shared): mapped (the default), then mapped and every page
-        # touched, then read into memory (mmap=False).
+        # Later loads, best of 3 (the machine is shared): mapped (the default); mapped, then the first word
+        # lookup (builds the word -> index dict) and every page touched; read into memory (mmap=False).
         times = {}
-        for name, mmap, touch in (("mapped", True, False), ("mapped + touch all", True, True),
+        for name, mmap, touch in (("mapped", True, False), ("mapped + lookup + touch", True, True),
                                   ("read (mmap=False)", False, False)):
             best = float("inf")
             for _ in range(3):
                 t0 = time.perf_counter()
                 second = load_glove(path, mmap=mmap)
                 if touch:
+                    second.vocab.index("w0")
                     float(second.vectors.sum())
                 best = min(best, time.perf_counter() - t0)
                 assert second.from_cache and second.vectors.shape == (args.words + 1, args.dim)
@@ -71,7 +72,7 @@ def main() -> None:
 
         print(f"first load (parse + write cache):  {t_first:8.2f} s  ({args.words / t_first:,.0f} words/s)")
         for name, t in times.items():
-            print(f"second load, {name + ':':<22}{t:8.3f} s  (first/second {t_first / t:6.1f}x)")
+            print(f"second load, {name + ':':<27}{t:8.3f} s  (first/second {t_first / t:6.1f}x)")
         t_second = times["mapped"]
         print(f"target second load < 1 s:          {'met' if t_second < 1.0 else 'NOT met'}")
     finally:

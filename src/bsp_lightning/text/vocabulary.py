@@ -32,7 +32,15 @@ class Vocabulary:
         if unk_index is not None and not 0 <= unk_index <= len(self.words):
             raise ValueError(f"unk_index {unk_index} outside 0..{len(self.words)} (the number of words)")
         self.unk_index = unk_index
-        self._stoi: dict[str, int] = dict(zip(self.words, range(len(self.words))))
+        self._stoi_cache: dict[str, int] | None = None
+
+    @property
+    def _stoi(self) -> dict[str, int]:
+        # Built on the first lookup: for the 400k GloVe words this is most of a cached load's time, and a
+        # caller that only wants the vectors (or the word list) never pays it.
+        if self._stoi_cache is None:
+            self._stoi_cache = dict(zip(self.words, range(len(self.words))))
+        return self._stoi_cache
 
     def __len__(self) -> int:
         return len(self.words)
