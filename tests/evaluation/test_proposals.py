@@ -55,3 +55,25 @@ def test_video_without_proposals_and_errors(tmp_path):
     path.write_text(json.dumps({"results": {"a": [{"segment": [0, 1]}]}}))
     with pytest.raises(EvaluationInputError, match="score"):
         read_proposals(path)
+
+
+def test_evaluate_proposals_command(tmp_path, capsys):
+    from bsp_lightning.evaluation.cli import main
+
+    gt = {"version": "VERSION 1.3", "database": {
+        "a": {"subset": "validation", "duration": 40.0, "annotations": [{"segment": [0, 10], "label": "x"},
+                                                                        {"segment": [20, 30], "label": "x"}]},
+        "b": {"subset": "training", "duration": 9.0, "annotations": [{"segment": [0, 5], "label": "x"}]}}}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    preds = {"results": {"a": [{"segment": [0, 10], "score": 0.9, "label": "x"},
+                               {"segment": [20, 25], "score": 0.5, "label": "x"}]}}
+    (tmp_path / "p.json").write_text(json.dumps(preds))
+    out = tmp_path / "out.json"
+    assert main(["proposals", "--ground-truth", str(tmp_path / "gt.json"), "--predictions", str(tmp_path / "p.json"),
+                 "--json", str(out)]) == 0
+    numbers = json.loads(out.read_text())
+    # 2 proposals, max_avg 100: both kept; [20, 25] has tIoU 0.5 with [20, 30]: recalled at t = 0.5 only
+    assert numbers["AR@100"] == pytest.approx((10 * 1 + 1) / 20)  # first: 10 thresholds; second: 1 of 10
+    assert "AR@100" in capsys.readouterr().out
+    assert main(["proposals", "--ground-truth", str(tmp_path / "gt.json"), "--predictions",
+                 str(tmp_path / "missing.json")]) == 2

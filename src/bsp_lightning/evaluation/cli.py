@@ -184,7 +184,9 @@ def _table(rows: list[list[str]]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Evaluate predictions with the numbers of the official evaluation codes.",
+        description="Evaluate predictions: ActivityNet mAP and grounding recall with the numbers of the official "
+                    "evaluation codes; CrossTask actionness AP by the protocol the paper describes (there is no "
+                    "official code), with this project's choices: 0.2 s segments, overlap labelling, pooled AP.",
     )
     sub = parser.add_subparsers(dest="benchmark", required=True, metavar="{activitynet,grounding,actionness}")
 
@@ -216,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CrossTask annotations/ folder (or crosstask_release/) with <task>_<video>.csv files")
     action.add_argument("--predictions", required=True, type=Path, help="{video_id: [score per 0.2 s segment]}")
 
-    for p in (anet, ground, action):
+    from bsp_lightning.evaluation.proposals import add_proposals_parser
+
+    for p in (anet, ground, action, add_proposals_parser(sub)):
         p.add_argument("--json", type=Path, default=None, metavar="OUT",
                        help="also write the numbers to this JSON file (atomically)")
     return parser
@@ -232,7 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bsp_lightning.annotations.errors import AnnotationError
 
     try:
-        if args.benchmark == "activitynet":
+        if args.benchmark == "proposals":
+            out, text = args.evaluate(args)
+        elif args.benchmark == "activitynet":
             out, text = evaluate_activitynet(
                 args.ground_truth, args.predictions, args.subset, args.ignore_unknown_labels
             )

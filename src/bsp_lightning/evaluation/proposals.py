@@ -162,3 +162,52 @@ def read_proposals(path) -> dict[str, np.ndarray]:
                          as_number(entry["score"], where, path)])
         out[str(video)] = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
     return out
+
+
+def evaluate_proposals(ground_truth, predictions, subset: str = "validation",
+                       max_avg_nr_proposals: float = 100) -> tuple[dict[str, Any], str]:
+    """``bsp-lightning evaluate proposals``: AR@AN and AUC of a proposal (or detection) file against an ActivityNet
+    ground truth; returns ``(json dict, table text)``.
+
+    Raises:
+        EvaluationInputError / AnnotationError: unusable files (one line naming the file and the problem).
+    """
+    from bsp_lightning.annotations.activitynet import load_activitynet
+
+    gt = load_activitynet(ground_truth, subset=subset)
+    if not gt.segments:
+        raise EvaluationInputError(f"no ground-truth segment in subset {subset!r}", ground_truth)
+    props = read_proposals(predictions)
+    result = average_recall_vs_proposals([s.video_id for s in gt.segments],
+                                         [(s.start, s.end) for s in gt.segments], props, max_avg_nr_proposals)
+    summary = result.summary()
+    out = {**summary, "average_recall": [float(v) for v in result.average_recall],
+           "proposals_per_video": [float(v) for v in result.proposals_per_video]}
+    names = list(summary)
+    cells = [f"{100 * summary[n]:.2f}" for n in names]
+    widths = [max(len(n), len(c)) for n, c in zip(names, cells)]
+    head = "  ".join(n.rjust(w) for n, w in zip(names, widths))
+    rule = "-" * len(head)
+    header = (f"ActivityNet proposals, subset {subset!r}: {len(set(gt.videos))} videos, {len(gt.segments)} ground-truth "
+              f"segments, {sum(len(p) for p in props.values())} proposals (tIoU 0.5:0.05:0.95; AUC of AR vs AN, %)")
+    table = "\n".join([header, rule, head, rule, "  ".join(c.rjust(w) for c, w in zip(cells, widths)), rule])
+    return out, table
+
+
+def add_proposals_parser(subparsers) -> Any:
+    """Register ``proposals`` on the ``bsp-lightning evaluate`` subparsers; its ``evaluate(args)`` default runs it."""
+    from pathlib import Path
+
+    p = subparsers.add_parser(
+        "proposals", help="ActivityNet proposal AR@AN and AUC (official Evaluation/eval_proposal.py)",
+        description="Average recall vs average number of proposals (AN = 1..100) and the area under that curve, "
+                    "with the numbers of ActivityNet's eval_proposal.py (labels ignored).",
+    )
+    p.add_argument("--ground-truth", required=True, type=Path, help="official activity_net.v1-3.min.json")
+    p.add_argument("--predictions", required=True, type=Path,
+                   help='{"results": {video: [{"segment", "score"}]}} (a detection file works: labels ignored)')
+    p.add_argument("--subset", default="validation", help="ground-truth subset (default: validation)")
+    p.add_argument("--max-avg-proposals", type=float, default=100, help="official max_avg_nr_proposals (100)")
+    p.set_defaults(evaluate=lambda a: evaluate_proposals(a.ground_truth, a.predictions, a.subset,
+                                                         a.max_avg_proposals))
+    return p
