@@ -48,7 +48,17 @@ def write_video(path: Path, num_frames: int, seed: int) -> None:
 
 def save_official(path: Path, seed: int) -> TSMClassifier:
     torch.manual_seed(seed)
-    model = TSMClassifier(num_classes=3, arch="resnet18", num_segments=8).eval()
+    model = TSMClassifier(num_classes=3, arch="resnet18", num_segments=8)
+    # timm zero-initialises the last BatchNorm of each residual branch, which silences the temporal shift
+    # (it sits in that branch): frames of a snippet in any order would give the same features. Non-trivial
+    # weights and statistics make the features depend on the frame order inside a snippet.
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
+            torch.nn.init.uniform_(module.bias, -0.2, 0.2)
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    model.eval()
     torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}, "arch": "resnet18"}, path)
     return model
 
@@ -223,3 +233,138 @@ def test_combine_cli(setup, tmp_path, capsys):
     assert combine_main([str(reference), str(other), "--out", str(tmp_path / "d")]) == 2
     err = capsys.readouterr().err
     assert "a_long: snippet counts differ (3 vs 4)" in err and "c_exact" in err
+
+
+# ---------------------------------------------------------------- issue 8 section 5, issue 9 sections 3-4
+def test_fixture_features_depend_on_the_frame_order_inside_a_snippet(setup):
+    # a frame-order bug inside a snippet must change the features, or test_features_manifest_and_failures
+    # could not catch it
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 3, 32, 32)
+    with torch.no_grad():
+        ordered, shuffled = setup["model"].features(x), setup["model"].features(x[:, torch.randperm(8)])
+    assert (ordered - shuffled).abs().max() > 1e-2 * ordered.abs().max()
+
+
+@pytest.mark.parametrize("change", ["checkpoint", "short_side", "crop"])
+def test_another_checkpoint_or_frame_size_in_the_same_out_re_extracts(setup, tmp_path, capsys, change):
+    root, out = setup["root"], tmp_path / "feat"
+    shutil.copytree(setup["reference"], out)
+    checkpoint, size = root / "tsm_a.pth", list(SIZE)
+    if change == "checkpoint":
+        checkpoint = root / "tsm_b.pth"
+    elif change == "short_side":
+        size[1] = "36"
+    else:
+        size[3] = "28"
+    capsys.readouterr()
+    assert main(["--checkpoint", str(checkpoint), "--videos", str(setup["videos"]), "--out", str(out),
+                 "--num-workers", "0", "--accelerator", "cpu", *size]) == 1
+    assert "3 video(s) written, 0 already done" in capsys.readouterr().out
+    for vid in FRAMES:
+        assert not np.array_equal(np.load(out / f"{vid}.npy"), np.load(setup["reference"] / f"{vid}.npy"))
+
+
+def test_changed_source_video_is_re_extracted(setup, tmp_path, capsys):
+    videos, out = tmp_path / "videos", tmp_path / "feat"
+    shutil.copytree(setup["videos"], videos)
+    (videos / "d_broken.mp4").unlink()
+    args = ["--checkpoint", str(setup["root"] / "tsm_a.pth"), "--videos", str(videos), "--out", str(out),
+            "--num-workers", "0", "--accelerator", "cpu", *SIZE]
+    assert main(args) == 0
+    entry = json.loads((out / "manifest.json").read_text())["videos"]["a_long"]
+    assert entry["source"] == {"size": (videos / "a_long.mp4").stat().st_size,
+                               "mtime_ns": (videos / "a_long.mp4").stat().st_mtime_ns}
+    write_video(videos / "a_long.mp4", 12, seed=7)  # replaced by another video
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "1 video(s) written, 2 already done" in capsys.readouterr().out
+    assert json.loads((out / "manifest.json").read_text())["videos"]["a_long"]["num_frames"] == 12
+    os.utime(videos / "c_exact.mp4", ns=(0, 10**9))  # same bytes, another modification time
+    assert main(args) == 0
+    assert "1 video(s) written, 2 already done" in capsys.readouterr().out
+
+
+def test_fewer_frames_than_the_exact_count_is_partial(setup, tmp_path, capsys, monkeypatch):
+    import bsp_lightning.extract.dataset as dataset
+
+    real_probe = dataset.probe
+
+    def probe_says_more(path):  # as for a half-downloaded file whose index lists every frame
+        info = real_probe(path)
+        return info._replace(num_frames=info.num_frames + 5) if Path(path).stem == "a_long" else info
+
+    monkeypatch.setattr(dataset, "probe", probe_says_more)
+    out = tmp_path / "feat"
+    args = ["--checkpoint", str(setup["root"] / "tsm_a.pth"), "--videos", str(setup["videos"]), "--out", str(out),
+            "--num-workers", "0", "--accelerator", "cpu", *SIZE]
+    assert main(args) == 1  # d_broken failed; a partial file alone is a warning
+    printed = capsys.readouterr().out
+    assert "WARNING 1 partial (a_long: 20 of 25 frames decoded" in printed
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = manifest["videos"]["a_long"]
+    assert (entry["status"], entry["num_frames"], entry["expected_frames"]) == ("partial", 20, 25)
+    assert manifest["videos"]["c_exact"]["status"] == "ok"
+    assert manifest["summary"] == {"ok": 2, "failed": 1, "partial": 1}
+    # what decoded is written, and the next run retries the partial file
+    np.testing.assert_array_equal(np.load(out / "a_long.npy"), np.load(setup["reference"] / "a_long.npy"))
+    monkeypatch.setattr(dataset, "probe", real_probe)
+    assert main(args) == 1
+    assert "1 video(s) written, 2 already done" in capsys.readouterr().out
+    assert json.loads((out / "manifest.json").read_text())["videos"]["a_long"]["status"] == "ok"
+
+
+def test_decoded_count_with_a_stride_longer_than_the_snippet():
+    from bsp_lightning.extract import decoded_frames
+    from bsp_lightning.video import Snippet
+
+    frames = np.zeros((4, 2, 2, 3), dtype=np.uint8)
+    assert decoded_frames(Snippet(8, frames, 2), stride=4, expected=99) == 10  # padded: exact
+    assert decoded_frames(Snippet(8, frames, 4), stride=4, expected=12) == 12  # ends with the snippet
+    assert decoded_frames(Snippet(8, frames, 4), stride=6, expected=13) == 13  # 12..14 possible: take probe's
+    assert decoded_frames(Snippet(8, frames, 4), stride=6, expected=30) == 12  # far more announced: partial
+
+
+def _bsp_checkpoint(path: Path, data: dict | None) -> Path:
+    import pytorch_lightning as pl
+
+    from bsp_lightning.module import BSPModule
+
+    torch.manual_seed(0)
+    module = BSPModule(arch="resnet18", num_segments=4)
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.strategy.connect(module)
+    trainer.save_checkpoint(path)
+    if data is not None:
+        ckpt = torch.load(path, weights_only=False)
+        ckpt["datamodule_hyper_parameters"] = data
+        torch.save(ckpt, path)
+    return path
+
+
+def test_snippet_settings_default_to_the_checkpoint(setup, tmp_path):
+    from bsp_lightning.extract import resolve_spec
+
+    trained = _bsp_checkpoint(tmp_path / "bsp.ckpt", {"num_frames": 4, "short_side": None, "resolution": 24})
+    video = tmp_path / "c_exact.mp4"
+    video.write_bytes((setup["videos"] / "c_exact.mp4").read_bytes())
+    out = tmp_path / "feat"
+    assert main(["--checkpoint", str(trained), "--videos", str(video), "--out", str(out), "--num-workers", "0",
+                 "--accelerator", "cpu"]) == 0
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert (config["snippet_length"], config["stride"], config["short_side"], config["crop_size"]) == (4, 8, None, 24)
+    assert "DataModule" in config["settings_source"]["crop_size"] and config["settings_source"]["stride"] == "given"
+    assert np.load(out / "c_exact.npy").shape == (2, 512)  # starts 0 and 8 of 16 frames
+    # official TSM files keep TSM's test protocol; a given value wins; disagreeing checkpoints need the flag
+    official = str(setup["root"] / "tsm_a.pth")
+    spec, sources = resolve_spec([(official, "official_tsm")])
+    assert (spec.snippet_length, spec.short_side, spec.crop_size) == (8, 256, 224)
+    assert "official TSM" in sources["short_side"]
+    spec, sources = resolve_spec([(str(trained), "bsp")], short_side=32)
+    assert (spec.snippet_length, spec.short_side, spec.crop_size, sources["short_side"]) == (4, 32, 24, "given")
+    with pytest.raises(ExtractionError, match="imply different snippet_length.*give --snippet-length"):
+        resolve_spec([(str(trained), "bsp"), (official, "official_tsm")], short_side=32, crop_size=24)
+    bare = _bsp_checkpoint(tmp_path / "bare.ckpt", None)  # saved without a DataModule
+    spec, sources = resolve_spec([(str(bare), "bsp")])
+    assert (spec.snippet_length, spec.short_side, spec.crop_size) == (4, 256, 224)
+    assert "num_segments" in sources["snippet_length"]
