@@ -152,3 +152,48 @@ def test_datamodule_needs_a_folder(grounding_data):
                        str(grounding_data["annotations"] / "charades_sta_train.txt"))
     with pytest.raises(AnnotationError, match="must be the folder"):
         dm.data_info
+
+
+def test_bad_input_is_counted_not_raised(tmp_path, charades_files):
+    from bsp_lightning.features.store import FeatureStore
+
+    store = FeatureStore(tmp_path / "feats")
+    store.write_video("A", np.ones((6, 4), np.float32), np.arange(6.0), 16.0, 48, "h")
+    store.write_video("E", np.zeros((0, 4), np.float32), [], 16.0, 0, "h")
+    store.write_manifest({"feature_dim": 4})
+    lines = ["A 0.0 2.0##one two three four five six seven eight nine ten eleven twelve",  # 12 words
+             "A 1.0 9.0##...!",                  # no word left; ends past the 6 s video
+             "E 0.0 1.0##a person",              # no snippet
+             "M 0.0 1.0##a person"]              # no features at all
+    charades_files(tmp_path / "ann", "train", {"A": 6.0, "E": 3.0, "M": 4.0}, lines)
+    charades_files(tmp_path / "ann", "test", {"A": 6.0}, lines[:1])
+    dm = LGIDataModule(str(tmp_path / "feats"), str(tmp_path / "ann"), batch_size=2, val_fraction=0.0)
+    ds = dm.dataset("train")
+    assert len(ds) == 2
+    assert dict(dm.reports["train"]) == {"end_past_video": 1, "truncated_query": 1, "empty_query": 1,
+                                         "empty_video": 1, "missing_features": 1}
+    assert ds.records[0]["words"].tolist() == [dm.vocabulary.index(w) for w in tokenize(lines[0].split("##")[1])[:10]]
+    assert ds.records[1]["words"].tolist() == [1] + [0] * 9
+    assert ds.records[1]["end_n"] == 1.5  # 9 / 6, not clipped
+    batch = collate([ds[0], ds[1]])
+    assert batch["segment_mask"].sum(1).tolist() == [6, 6]
+
+
+def test_anet_captions_datamodule_test_is_val1_plus_val2(tmp_path):
+    from bsp_lightning.features.store import FeatureStore
+
+    store = FeatureStore(tmp_path / "feats")
+    for vid in ("a", "b", "c", "d"):  # feature files without the v_ prefix of the annotation ids
+        store.write_video(vid, np.ones((40, 4), np.float32), np.arange(40.0), 16.0, 320, "h")
+    store.write_manifest({"feature_dim": 4})
+    ann = tmp_path / "ann"
+    ann.mkdir()
+    (ann / "train.json").write_text('{"v_a": {"duration": 20, "timestamps": [[0, 5]], "sentences": ["A man."]},'
+                                    '"v_b": {"duration": 20, "timestamps": [[2, 8]], "sentences": ["He runs."]}}')
+    (ann / "val_1.json").write_text('{"v_c": {"duration": 20, "timestamps": [[1, 4]], "sentences": ["x"]}}')
+    (ann / "val_2.json").write_text('{"v_d": {"duration": 20, "timestamps": [[3, 9]], "sentences": ["y"]}}')
+    dm = LGIDataModule(str(tmp_path / "feats"), str(ann), batch_size=1, dataset="anet_captions", max_words=25)
+    test = dm.dataset("test")
+    assert [(r["video"], r["feature_id"], r["gt"]) for r in test.records] == [("v_c", "c", (1.0, 4.0)),
+                                                                             ("v_d", "d", (3.0, 9.0))]
+    assert test.records[0]["words"].shape == (25,)

@@ -13,8 +13,9 @@ Rules from the official code (``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab`
 Bad input (issue 12 §5), counted per split in :attr:`LGIDataModule.reports` and logged once: queries longer than
 ``max_words`` are truncated (``truncated_query``, as officially); a query with no token left after punctuation
 removal becomes one ``<UNK>`` (``empty_query``; the official packed LSTM would crash on length 0); a video whose
-features are missing is skipped (``missing_features``, also listed in ``missing_features.txt``); the annotation
-anomalies of :mod:`bsp_lgi.annotations`.
+features are missing is skipped (``missing_features``, also listed in ``missing_features.txt``), and so is one with
+no snippet (``empty_video``); a video shorter than 128 snippets is used whole and zero-padded (official); the
+annotation anomalies of :mod:`bsp_lgi.annotations`.
 """
 
 from __future__ import annotations
@@ -270,8 +271,8 @@ class LGIDataModule(FeatureDataModule):
             ids = sorted({fid for fid in map(fs.resolve, annotated) if fid is not None})
             if not ids:
                 ids = fs.video_ids[:1]  # match_videos raises the coverage error naming both paths
-            lengths = [int(fs.entry(v).get("num_snippets") or 0) for v in ids]
-            self._bank = FeatureBank(ids, fs.load, fs.feature_dim, lengths if all(lengths) else None,
+            lengths = [fs.entry(v).get("num_snippets") for v in ids]
+            self._bank = FeatureBank(ids, fs.load, fs.feature_dim, None if None in lengths else lengths,
                                      self.memmap_above_gb, self.root_dir / "feature_cache")
         return self._bank
 
@@ -290,13 +291,16 @@ class LGIDataModule(FeatureDataModule):
             if fid is None:
                 counts["missing_features"] += 1
                 continue
+            num_features = self.bank.num_snippets(fid)
+            if num_features < 1:
+                counts["empty_video"] += 1  # no snippet to sample (the official sampling would fail)
+                continue
             tokens = tokenize(q.sentence)
             if len(tokens) > self.max_words:
                 counts["truncated_query"] += 1
             if not tokens:
                 counts["empty_query"] += 1
             words, _ = encode_query(tokens, vocab, self.max_words)
-            num_features = self.bank.num_snippets(fid)
             records.append({
                 "index": len(records), "video": q.video_id, "feature_id": fid, "query": q.sentence,
                 "words": words, "duration": q.duration, "gt": (q.start, q.end),
