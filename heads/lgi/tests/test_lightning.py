@@ -60,3 +60,18 @@ def test_postprocess_seconds_unclipped_and_metric():
 def test_module_without_data_info_explains():
     with pytest.raises(ValueError, match="linked from LGIDataModule"):
         LGIModule(feature_dim=6)
+
+
+def test_glove_initialisation_known_words_copied_unknown_zero(tmp_path):
+    glove = tmp_path / "tiny.8d.txt"
+    glove.write_text("door " + " ".join(["0.5"] * 8) + "\nperson " + " ".join(["-1.25"] * 8) + "\nzebra "
+                     + " ".join(["3"] * 8) + "\n")
+    module = LGIModule(feature_dim=6, data_info={"vocabulary": VOCAB, "num_segments": 12}, dim=16, word_dim=8,
+                       att_hidden_dim=8, regression_hidden_dim=16, kernel_size=3, num_phrases=2, num_heads=2,
+                       glove=str(glove))
+    table = module.model.query_encoder.embedding.weight
+    assert table.requires_grad
+    torch.testing.assert_close(table[VOCAB.index("door")], torch.full((8,), 0.5))
+    torch.testing.assert_close(table[VOCAB.index("person")], torch.full((8,), -1.25))
+    for word in ("<PAD>", "<UNK>", "opens"):
+        assert (table[VOCAB.index(word)] == 0).all()

@@ -39,7 +39,9 @@ class LGIModule(HeadModule):
         tag_weight: 1.0. dqa_weight: 1.0. dqa_lambda: Charades 0.3, ActivityNet Captions 0.2.
         glove: optional path of a local GloVe file (``bsp_lightning.text.load_glove``) to initialise the word
             embeddings (trainable; words not in GloVe get zeros, as the official ``load_glove``). Off by default:
-            the official setting learns them from scratch (LGI issue #16).
+            the official setting learns them from scratch (LGI issue #16). The file is read again when a checkpoint
+            is loaded (its weights then replace the initialisation); pass ``glove=None`` to
+            ``load_from_checkpoint`` where the file is gone.
     """
 
     task = "grounding"
