@@ -34,11 +34,14 @@ def test_fast_dev_run_fit_then_test(tmp_path):
 
 def test_glove_required_and_bad_glove_line(tmp_path):
     with pytest.raises(GloveError, match="glove.6B.300d.txt"):
-        Tan2dModule(**SMALL)
+        Tan2dModule(**SMALL).setup("fit")
     bad = tmp_path / "glove.txt"
     bad.write_text("the 0.1 0.2 0.3 0.4\nperson 0.1 x 0.3 0.4\n")
     with pytest.raises(GloveError, match=r"glove.txt:2"):
-        Tan2dModule(glove=str(bad), **SMALL)
+        Tan2dModule(glove=str(bad), **SMALL).setup("fit")
+    bad.write_text("the 0.1 0.2 0.3\n")
+    with pytest.raises(GloveError, match="3-d vectors"):
+        Tan2dModule(glove=str(bad), **SMALL).embed([["the"]])
 
 
 def test_glove_lookup_and_unknown_words(tmp_path):

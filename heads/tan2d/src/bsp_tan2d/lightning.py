@@ -73,8 +73,7 @@ class Tan2dModule(HeadModule):
         evaluate_on_validation: score the validation split each epoch (``val/R@1,IoU=0.5`` selects the epoch).
 
     Raises:
-        GloveError: ``glove`` missing (says which file to get) or unreadable.
-        ValueError: an unknown ``word_embedding``; a GloVe width other than ``word_dim``.
+        ValueError: an unknown ``word_embedding``. The GloVe file is read in :meth:`setup` (:meth:`load_words`).
     """
 
     task = "grounding"
@@ -95,15 +94,9 @@ class Tan2dModule(HeadModule):
         self.num_clips = int(num_clips)
         self._glove_vectors: np.ndarray | None = None
         self.embedding: nn.Embedding | None = None
+        self.vocab: Vocabulary | None = None
         if word_embedding == "glove":
-            if not glove:
-                raise GloveError(None, f"2D-TAN needs GloVe word vectors: pass --model.glove PATH ({HOW_TO_GET}); "
-                                       "--model.word_embedding learned trains embeddings instead (not the paper's)")
-            vectors = load_glove(glove)
-            if vectors.dim != word_dim:
-                raise ValueError(f"{glove}: {vectors.dim}-d vectors, but word_dim is {word_dim} (2D-TAN: 300)")
-            self.vocab = vectors.vocab
-            self._glove_vectors = vectors.vectors
+            pass  # read in setup() (or on first use), so a missing file is a plain error, not a config error
         elif word_embedding == "learned":
             words = ["<pad>", "<unk>"] + [w for w in self.data_info.get("vocabulary", []) if w not in ("<pad>", "<unk>")]
             self.vocab = Vocabulary(words, unk_index=1)
@@ -111,6 +104,29 @@ class Tan2dModule(HeadModule):
         else:
             raise ValueError(f"word_embedding must be 'glove' or 'learned', got {word_embedding!r}")
         self.model = self.build_model()
+
+    def load_words(self) -> None:
+        """Read the GloVe vectors (``word_embedding="glove"``) unless done; called by :meth:`setup` and
+        :meth:`embed`.
+
+        Raises:
+            GloveError: ``glove`` not given (the message says which file to get), missing or malformed.
+            ValueError: the vectors are not ``word_dim``-d.
+        """
+        h = self.hparams
+        if self.vocab is not None:
+            return
+        if not h.glove:
+            raise GloveError(None, f"2D-TAN needs GloVe word vectors: pass --model.glove PATH ({HOW_TO_GET}); "
+                                   "--model.word_embedding learned trains embeddings instead (not the paper's)")
+        vectors = load_glove(h.glove)
+        if vectors.dim != h.word_dim:
+            raise GloveError(h.glove, f"{vectors.dim}-d vectors, but --model.word_dim is {h.word_dim} (2D-TAN: 300)")
+        self.vocab = vectors.vocab
+        self._glove_vectors = vectors.vectors
+
+    def setup(self, stage: str) -> None:
+        self.load_words()
 
     def build_model(self) -> TAN2D:
         h = self.hparams
@@ -121,6 +137,7 @@ class Tan2dModule(HeadModule):
 
     def embed(self, tokens: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(words (B, L, word_dim) float32, lengths (B,) int64)`` of tokenised queries, zero-padded."""
+        self.load_words()
         lengths = [len(t) for t in tokens]
         if min(lengths) < 1:
             raise ValueError("a query without tokens reached the model (the DataModule skips them)")
