@@ -88,3 +88,21 @@ def test_missing_features_and_empty_queries_are_counted(example, tmp_path):
     (dm.root_dir / "missing_features.txt").unlink(missing_ok=True)
     assert len(test) == 8
     assert dm.skips == {"test/no_features": 1, "test/empty_query": 1}
+
+
+def test_anet_captions_splits_and_v_prefix(example, tmp_path):
+    def captions(videos):
+        return json.dumps({f"v_{v}": {"duration": 20.0, "timestamps": [[1.0, 5.0], [4.0, 30.0]],
+                                      "sentences": [" A person is opening the door.", "The person is eating."]}
+                           for v in videos})
+
+    (tmp_path / "train.json").write_text(captions(["vid000", "vid001", "vid002"]))
+    (tmp_path / "val_1.json").write_text(captions(["vid003"]))
+    (tmp_path / "val_2.json").write_text(captions(["vid008", "vid009"]))
+    dm = Tan2dDataModule(str(example["features"]), str(tmp_path), dataset="anet_captions", num_sample_clips=16)
+    assert dm.holdout is None
+    train, val, test = dm.dataset("train"), dm.dataset("val"), dm.dataset("test")
+    assert (len(train), len(val), len(test)) == (6, 2, 4)
+    item = val[1]
+    assert item["video"] == "v_vid003" and item["gt"].tolist() == [4.0, 20.0]  # end clipped to the duration
+    assert item["tokens"] == ["the", "person", "is", "eating."]  # punctuation kept, as 2D-TAN
