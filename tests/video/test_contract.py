@@ -28,10 +28,15 @@ def test_every_kind_gives_exact_count_and_frame_k(kit, kinds, kind):
     decoded = list(iter_frames(path))
     assert [kit.frame_number(f) for f in decoded] == list(range(len(frames)))
     indices = [len(frames) - 1, 37, 20, 3, 3, 0, 44]
-    got = read_frames(path, indices, threads=1)
-    assert [kit.frame_number(f) for f in got] == indices
-    if kind in LOSSLESS:
-        np.testing.assert_array_equal(got, frames[indices])
+    for first in (indices, [5, 9], [44, 45]):
+        # threads=1 with no cached index: the reader indexes with its own container, then rewinds it
+        clear_index_cache()
+        got = read_frames(path, first, threads=1)
+        assert [kit.frame_number(f) for f in got] == first
+        if kind in LOSSLESS:
+            np.testing.assert_array_equal(got, frames[first])
+    clear_index_cache()
+    assert [kit.frame_number(f) for f in iter_frames(path, threads=1)] == list(range(len(frames)))
     with pytest.raises(VideoDecodeError, match=f"frame {len(frames)} requested but the video has {len(frames)}"):
         read_frames(path, [len(frames)])
 
@@ -165,3 +170,21 @@ def test_threads_1_stays_on_one_thread(kit, tmp_path):
     # the measurement sees threads when there are some
     before, during = _max_threads_while(lambda: read_frames(path, range(0, 48, 3), short_side=64, threads=3))
     assert during > before
+
+
+@pytest.mark.parametrize("indices", [[5, 9], [44, 45]])
+def test_threads_1_reader_indexes_with_its_own_container(kinds, monkeypatch, indices):
+    import bsp_lightning.video.index as index_module
+    import bsp_lightning.video.reader as reader_module
+
+    path, frames = kinds["mp4_bframes"]
+    opened = []
+    original = reader_module.open_container
+    for module in (reader_module, index_module):
+        monkeypatch.setattr(module, "open_container", lambda p: opened.append(p) or original(p))
+    clear_index_cache()
+    np.testing.assert_array_equal(read_frames(path, indices, threads=1), frames[indices])
+    assert len(opened) == 1  # one open for the demux pass and the frames
+    opened.clear()
+    np.testing.assert_array_equal(read_frames(path, indices, threads=1), frames[indices])
+    assert len(opened) == 1

@@ -121,14 +121,10 @@ def read_frames(
     wanted = np.asarray(indices, dtype=np.int64).reshape(-1)
     if wanted.size and wanted.min() < 0:
         raise ValueError(f"{path}: negative frame index {int(wanted.min())}")
-    index = frame_index(path)
     if wanted.size == 0:
-        height, width = resized_shape(*index.geometry.display_size, short_side)
+        height, width = resized_shape(*frame_index(path).geometry.display_size, short_side)
         return np.empty((0, height, width, 3), dtype=np.uint8)
     unique, counts = np.unique(wanted, return_counts=True)
-    if unique[-1] >= index.num_frames:
-        raise VideoDecodeError(path, f"frame {int(unique[-1])} requested but the video has "
-                                     f"{index.num_frames} frames")
     # positions in the output of each unique index (duplicates share one decode)
     groups = np.split(np.argsort(wanted, kind="stable"), np.cumsum(counts)[:-1])
     positions = dict(zip(unique.tolist(), groups))
@@ -136,7 +132,10 @@ def read_frames(
     todo = iter(unique.tolist())
     next_needed = next(todo)
     last_needed = int(unique[-1])
-    with FrameReader(path, threads, short_side, index) as reader:
+    with FrameReader(path, threads, short_side) as reader:  # builds the index when it is not cached
+        if last_needed >= reader.index.num_frames:
+            raise VideoDecodeError(path, f"frame {last_needed} requested but the video has "
+                                         f"{reader.index.num_frames} frames")
         for number, frame in reader.frames(next_needed):
             if number < next_needed:
                 continue

@@ -164,15 +164,20 @@ def _rate(stream: av.video.stream.VideoStream) -> Fraction | None:
     return None
 
 
-def build_index(path: str | os.PathLike) -> FrameIndex:
+def build_index(path: str | os.PathLike, container: av.container.InputContainer | None = None) -> FrameIndex:
     """Index ``path`` with one demux pass (decoding only its first picture).
+
+    ``container``: an open container of ``path`` to index instead of opening one; it is left open, at
+    the end of its packets, its video decoder opened with one thread.
 
     Raises:
         VideoDecodeError: missing, empty or unreadable file, no video stream, no packets, or a stream
             whose first picture does not decode.
     """
     path = os.fspath(path)
-    container = open_container(path)
+    own = container is None
+    if own:
+        container = open_container(path)
     stat = os.stat(path)
     try:
         stream = video_stream(container, path)
@@ -209,7 +214,8 @@ def build_index(path: str | os.PathLike) -> FrameIndex:
         declared = int(stream.frames or 0)
         format_name = container.format.name
     finally:
-        container.close()
+        if own:
+            container.close()
     num_frames = len(pts)
     formats = set(format_name.split(","))
     trusted = bool(formats & TRUSTED_PTS_FORMATS) and None not in pts and len(set(pts)) == num_frames
@@ -284,8 +290,12 @@ def _load(source: str) -> FrameIndex:
     )
 
 
-def frame_index(path: str | os.PathLike) -> FrameIndex:
+def frame_index(path: str | os.PathLike, container: av.container.InputContainer | None = None,
+                build: bool = True) -> FrameIndex | None:
     """The cached :class:`FrameIndex` of ``path`` (built on first use; rebuilt when the file changes).
+
+    ``container``: an open container of ``path`` to build with (see :func:`build_index`), saving the
+    reader that has one a second open. ``build=False``: return ``None`` instead of building.
 
     Raises:
         VideoDecodeError: as :func:`build_index`.
@@ -294,7 +304,7 @@ def frame_index(path: str | os.PathLike) -> FrameIndex:
     try:
         stat = os.stat(path)
     except OSError:
-        return build_index(path)  # raises the one-line "does not exist" error
+        return build_index(path) if build else None  # raises the one-line "does not exist" error
     key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
     index = _cache.get(key)
     if index is not None:
@@ -308,7 +318,9 @@ def frame_index(path: str | os.PathLike) -> FrameIndex:
         except (OSError, ValueError, KeyError, TypeError, struct.error):
             index = None  # a damaged cache file is rebuilt
     if index is None:
-        index = build_index(path)
+        if not build:
+            return None
+        index = build_index(path, container)
         if stored:
             try:
                 _save(index, stored)

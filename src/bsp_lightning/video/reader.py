@@ -67,19 +67,35 @@ class FrameReader:
         if threads < 0:
             raise ValueError(f"threads must be >= 0, got {threads}")
         self.path = path
-        self.index = index if index is not None else frame_index(path)
+        self._container: av.container.InputContainer | None = None
+        # A reader that builds the index itself keeps the container that the demux pass opened (its
+        # decoder has one thread, as threads=1 wants) and rewinds it with a verified seek.
+        self._fresh = False
+        if index is None:
+            index = frame_index(path, build=threads != 1)
+        if index is None:
+            self._container = open_container(path)
+            try:
+                index = frame_index(path, container=self._container)
+            except BaseException:
+                self.close()
+                raise
+            self._fresh = True
+        self.index = index
         self.threads = threads
         self.geometry = self.index.geometry
         self.height, self.width = scaled_stored_size(self.geometry, short_side)
         self.decoded_until = -1  # the last frame number that came out of the decoder
         self.error: str | None = None  # why decoding stopped early, if it did
         self._reformatter = VideoReformatter()
-        self._container: av.container.InputContainer | None = None
         self._rank = self.index.pts.frame_of if self.index.pts is not None else None
 
     # -- container -----------------------------------------------------------------------------------
 
     def _open(self) -> av.video.stream.VideoStream:
+        if self._fresh:  # the indexing pass's container, positioned by the verified seek that follows
+            self._fresh = False
+            return self._container.streams.video[0]
         self.close()
         self._container = open_container(self.path)
         stream = video_stream(self._container, self.path)
@@ -142,6 +158,11 @@ class FrameReader:
             keyframes = self.index.keyframes
             usable = keyframes[(keyframes <= start) & (keyframes >= SEEK_MIN_FRAMES)][::-1]
             candidates = [int(k) for k in usable if int(k) not in bad][:_SEEK_TRIES]
+        if self._fresh and not candidates:
+            if self.index.seekable and self.index.keyframes[0] <= start:
+                candidates = [int(self.index.keyframes[0])]  # rewind the indexing pass's container
+            else:
+                self._fresh = False  # no timestamps to verify a rewind by: open again
         for keyframe in candidates:
             stream = self._open()
             try:
