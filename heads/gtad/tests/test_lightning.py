@@ -102,3 +102,11 @@ def test_fast_dev_run_thumos(tmp_path):
     seg = data["results"]["video_test_0000001"][0]["segment"]
     assert seg[1] <= round(13 * 0.32, 1) and seg == [round(v, 1) for v in seg]  # clipped, then rounded
     assert set(model.test_results) >= {"mAP@0.30", "mAP@0.70", "average_mAP"}
+
+
+def test_mismatched_scales_are_one_line(tiny_anet, tmp_path):
+    feats, anno = tiny_anet
+    dm = GTADDataModule(str(feats), str(anno), batch_size=2, temporal_scale=32, max_duration=16)
+    model = GTADModule(dm.feature_dim, dm.data_info, **TINY_MODEL)
+    with pytest.raises(ValueError, match="temporal_scale = 32 but model.temporal_scale = 16"):
+        _trainer(tmp_path / "run").fit(model, datamodule=dm)

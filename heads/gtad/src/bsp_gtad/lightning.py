@@ -121,6 +121,16 @@ class GTADModule(HeadModule):
             losses["loss"] = losses["loss"] + video
         return losses
 
+    def setup(self, stage: str) -> None:
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        h = self.hparams
+        for name, mine in (("temporal_scale", h.temporal_scale), ("max_duration", h.max_duration),
+                           ("dataset_name", h.dataset)):
+            theirs = getattr(dm, name, mine)
+            if theirs != mine:
+                raise ValueError(f"G-TAD: data.{name.replace('_name', '')} = {theirs!r} but model.{name.replace('_name', '')}"
+                                 f" = {mine!r}; set both to the same value")
+
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, self.hparams.step_size, self.hparams.gamma)
