@@ -75,3 +75,22 @@ def test_glove_initialisation_known_words_copied_unknown_zero(tmp_path):
     torch.testing.assert_close(table[VOCAB.index("person")], torch.full((8,), -1.25))
     for word in ("<PAD>", "<UNK>", "opens"):
         assert (table[VOCAB.index(word)] == 0).all()
+
+
+def test_dead_relu_output_is_logged_and_warned():
+    module = LGIModule(feature_dim=6, data_info={"vocabulary": VOCAB, "num_segments": 12}, dim=16, word_dim=8,
+                       att_hidden_dim=8, regression_hidden_dim=16, kernel_size=3, num_phrases=2, num_heads=2)
+    with torch.no_grad():
+        module.model.regressor.mlp[2].bias.copy_(torch.tensor([100.0, -100.0]))  # start always on, end always off
+    B, T = 3, 12
+    batch = {"features": torch.randn(B, T, 6), "segment_mask": torch.ones(B, T),
+             "words": torch.tensor([[4, 5, 6], [5, 6, 0], [6, 0, 0]]), "start": torch.zeros(B), "end": torch.ones(B),
+             "attention_mask": torch.ones(B, T)}
+    batch["word_mask"] = (batch["words"] > 0).float()
+    module.train()
+    module.on_train_epoch_start()
+    losses = module.compute_loss(module(batch), batch)
+    assert losses["active_start"].item() == 1.0 and losses["active_end"].item() == 0.0
+    assert (module(batch)["loc"][:, 1] == 0).all()
+    with pytest.warns(UserWarning, match="end boundary was 0 for every training query"):
+        module.on_train_epoch_end()

@@ -103,10 +103,13 @@ class AttentionRegressor(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, 2),
                                  nn.ReLU() if output_activation == "relu" else nn.Sigmoid())
 
-    def forward(self, segments: torch.Tensor, segment_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``segments (B, T, d)``, ``segment_mask (B, T)`` -> ``(loc (B, 2) normalised, weights o (B, T))``."""
+    def forward(self, segments: torch.Tensor, segment_mask: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``segments (B, T, d)``, ``segment_mask (B, T)`` -> ``(loc (B, 2) normalised, weights o (B, T),
+        pre-activation of loc (B, 2))``."""
         pooled, weights = self.attention(segments, segment_mask)
-        return self.mlp(pooled), weights
+        logits = self.mlp[:-1](pooled)
+        return self.mlp[-1](logits), weights, logits
 
 
 class LGI(nn.Module):
@@ -156,7 +159,7 @@ class LGI(nn.Module):
         Returns:
             ``{"loc": (B, 2) normalised (t_s, t_e), not clipped or ordered; "temporal_attention": (B, T) o;
             "phrase_attention": (B, N, L) SQAN weights (``None`` when ``num_phrases == 1``);
-            "phrase_weights": (B, N) c}``.
+            "phrase_weights": (B, N) c; "loc_logits": (B, 2) loc before the output activation}``.
         """
         word_feats, sentence = self.query_encoder(words, word_mask)
         segments = self.video_embedding(features, segment_mask)
@@ -165,6 +168,6 @@ class LGI(nn.Module):
         else:
             phrases, phrase_attention = sentence.unsqueeze(1), None
         fused, phrase_weights = self.interactions(segments, segment_mask, phrases)
-        loc, temporal_attention = self.regressor(fused, segment_mask)
+        loc, temporal_attention, loc_logits = self.regressor(fused, segment_mask)
         return {"loc": loc, "temporal_attention": temporal_attention, "phrase_attention": phrase_attention,
-                "phrase_weights": phrase_weights}
+                "phrase_weights": phrase_weights, "loc_logits": loc_logits}
