@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,14 +24,22 @@ def _features(root: Path, ids: list[str]) -> Path:
     return root
 
 
-def test_missing_features_counted_listed_and_v_prefix_matched(tmp_path: Path, monkeypatch, caplog) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_missing_features_counted_listed_and_v_prefix_matched(tmp_path: Path, caplog) -> None:
     dm = _Ids(str(_features(tmp_path / "f", ["v_a", "c"])), "ann.json")
+    dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path / "run"))
     assert dm.feature_dim == 4
     with caplog.at_level(logging.WARNING):
         assert dm.dataset("train") == ["v_a", "c"]
-    assert "1 of 3 annotated train videos have no features" in caplog.text
-    assert (tmp_path / MISSING_FEATURES_FILE).read_text() == "train\tb\n"
+    assert "1 of 3 annotated train videos have no features (skipped), e.g. 'b'" in caplog.text
+    assert (tmp_path / "run" / MISSING_FEATURES_FILE).read_text() == "train\tb\n"
+    assert dm.missing_features == {"train": ["b"]}
+
+
+def test_without_a_trainer_nothing_is_written(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    dm = _Ids(str(_features(tmp_path / "f", ["a"])), "ann.json")
+    assert dm.dataset("val") == ["a"]
+    assert dm.missing_features == {"val": ["b", "c"]} and not (tmp_path / MISSING_FEATURES_FILE).exists()
 
 
 def test_no_annotated_video_has_features_names_both_paths(tmp_path: Path) -> None:

@@ -88,18 +88,19 @@ class FeatureDataModule(pl.LightningDataModule):
         return {}
 
     @property
-    def root_dir(self) -> Path:
-        """Where run files go: the trainer's ``default_root_dir`` when attached, else the working directory."""
+    def root_dir(self) -> Path | None:
+        """Where run files go: the trainer's ``default_root_dir``; ``None`` when no trainer is attached."""
         trainer = getattr(self, "trainer", None)
-        return Path(trainer.default_root_dir) if trainer is not None else Path(".")
+        return Path(trainer.default_root_dir) if trainer is not None else None
 
     # --- annotation ids -> feature ids --------------------------------------------------------------------
 
     def match_videos(self, annotation_ids: Iterable[str], split: str) -> dict[str, str]:
         """Map the annotated videos of ``split`` to their feature ids (``v_`` prefix added or removed as needed).
 
-        The videos without features are logged once with a count and listed in
-        ``<root_dir>/missing_features.txt`` (one ``split<TAB>id`` line each, all splits).
+        The videos without features are logged once with a count, kept in :attr:`missing_features` and, when a
+        trainer is attached, listed in ``<default_root_dir>/missing_features.txt`` (one ``split<TAB>id`` line
+        each, all splits).
 
         Raises:
             FeatureCoverageError: none of the annotated videos has features.
@@ -122,18 +123,20 @@ class FeatureDataModule(pl.LightningDataModule):
         if missing:
             self.missing_features[split] = missing
             self._write_missing()
-            logger.warning(
-                "%d of %d annotated %s videos have no features (skipped); list in %s",
-                len(missing), len(ids), split, self.root_dir / MISSING_FEATURES_FILE,
-            )
+            where = f"; list in {self.root_dir / MISSING_FEATURES_FILE}" if self.root_dir is not None else ""
+            logger.warning("%d of %d annotated %s videos have no features (skipped), e.g. %r%s",
+                           len(missing), len(ids), split, missing[0], where)
         return found
 
     def _write_missing(self) -> None:
+        if self.root_dir is None:
+            return
+        path = self.root_dir / MISSING_FEATURES_FILE
         lines = [f"{split}\t{vid}" for split, vids in self.missing_features.items() for vid in vids]
         try:
-            atomic_write_text(self.root_dir / MISSING_FEATURES_FILE, "\n".join(lines) + "\n")
+            atomic_write_text(path, "\n".join(lines) + "\n")
         except OSError as err:  # a read-only run folder must not stop training: the log line says it all
-            logger.warning("cannot write %s: %s", self.root_dir / MISSING_FEATURES_FILE, err)
+            logger.warning("cannot write %s: %s", path, err)
 
     # --- hooks ----------------------------------------------------------------------------------------------
 
