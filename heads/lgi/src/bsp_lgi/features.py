@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -68,6 +69,8 @@ class FeatureBank:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.path: Path | None = path
             self.rows = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=shape)
+            # removed when the bank is collected or the interpreter exits, not only on close()
+            self._finalizer = weakref.finalize(self, _unlink, path)
             logger.info("LGI features: %.2f GB as float32 > %.2f GB, stored as float16 in %s",
                         self.float32_bytes / 1e9, memmap_above_gb * 2**30 / 1e9, path)
         else:
@@ -114,8 +117,12 @@ class FeatureBank:
         """Drop the memory map and delete its file (a no-op in RAM)."""
         if self.path is not None:
             del self.rows
-            try:
-                self.path.unlink()
-            except OSError:
-                pass
+            self._finalizer()
             self.path = None
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
