@@ -353,7 +353,7 @@ def test_snippet_settings_default_to_the_checkpoint(setup, tmp_path):
                  "--accelerator", "cpu"]) == 0
     config = json.loads((out / "manifest.json").read_text())["config"]
     assert (config["snippet_length"], config["stride"], config["short_side"], config["crop_size"]) == (4, 8, None, 24)
-    assert "DataModule" in config["settings_source"]["crop_size"] and config["settings_source"]["stride"] == "given"
+    assert "DataModule" in config["settings_source"]["crop_size"] and config["settings_source"]["stride"] == "default"
     assert np.load(out / "c_exact.npy").shape == (2, 512)  # starts 0 and 8 of 16 frames
     # official TSM files keep TSM's test protocol; a given value wins; disagreeing checkpoints need the flag
     official = str(setup["root"] / "tsm_a.pth")

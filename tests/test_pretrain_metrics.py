@@ -167,3 +167,22 @@ def test_learning_rate_scales_with_the_world_size_over_two_gloo_processes(tmp_pa
         # 0.02 per 128 clips, 2 clips per process x 2 processes
         assert seen["lr"] == pytest.approx(0.02 * 2 * 2 / 128)
         assert not np.isclose(seen["lr"], 0.02 * 2 / 128)
+
+
+def test_command_line_checkpoint_loads_for_extraction_in_a_fresh_process(tmp_path: Path):
+    # LightningCLI stores `_class_path: bsp_lightning.module.BSPModule`; Lightning refuses it unless that module
+    # is imported, so the extraction path must load it without the caller importing bsp_lightning.module
+    module = BSPModule(**TINY)
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.strategy.connect(module)
+    ckpt = tmp_path / "cli.ckpt"
+    trainer.save_checkpoint(ckpt)
+    saved = torch.load(ckpt, weights_only=False)
+    saved["hyper_parameters"]["_class_path"] = "bsp_lightning.module.BSPModule"
+    assert saved["bsp_lightning_class"] == "bsp_lightning.module:BSPModule"  # the stable public name
+    torch.save(saved, ckpt)
+    code = ("import sys; from bsp_lightning.extract.extractor import load_feature_stream; "
+            f"stream, kind = load_feature_stream({str(ckpt)!r}, 4); print(kind, stream.num_features)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["bsp", "512"]

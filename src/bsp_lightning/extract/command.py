@@ -184,7 +184,9 @@ def extract(
         # All ranks have written their entries: rank 0 assembles the manifest and reports on the whole run.
         videos = store.write_manifest(config, hash_)["videos"]
         entries = [videos.get(v.video_id, {}) for v in items]
-        summary.failed = {v.video_id: e.get("reason", "") for v, e in zip(items, entries) if e.get("status") == "failed"}
+        summary.failed = {
+            v.video_id: e.get("reason", "") for v, e in zip(items, entries) if e.get("status") == "failed"
+        }
         summary.partial = {
             v.video_id: f"{e.get('num_frames')} of {e.get('expected_frames')} frames decoded"
             for v, e in zip(items, entries) if e.get("status") == "partial"
@@ -230,16 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder of videos (searched recursively), a text file with one video path per line, "
                              "or a single video file")
     parser.add_argument("--out", required=True, metavar="FEATDIR", help="output feature folder")
-    parser.add_argument("--snippet-length", type=_positive_int, default=None,
+    # "%(default).0s" prints nothing: it keeps the formatter from appending "(default: unset)"
+    parser.add_argument("--snippet-length", type=_positive_int, default=UNSET,
                         help="consecutive frames per snippet (default: the BSP checkpoint's num_frames; 8 for "
-                             "official TSM files)")
-    parser.add_argument("--stride", type=_positive_int, default=8, help="frames between snippet starts")
+                             "official TSM files)%(default).0s")
+    parser.add_argument("--stride", type=_positive_int, default=UNSET,
+                        help="frames between snippet starts (default: 8)%(default).0s")
     parser.add_argument("--short-side", type=_optional_size, default=UNSET,
                         help="resize the shorter frame side to this ('none' keeps the size; default: the BSP "
-                             "checkpoint's short_side; 256 for official TSM files)")
+                             "checkpoint's short_side; 256 for official TSM files)%(default).0s")
     parser.add_argument("--crop", type=_optional_size, default=UNSET,
                         help="centre crop size after resizing ('none' for no crop; default: the BSP "
-                             "checkpoint's resolution; 224 for official TSM files)")
+                             "checkpoint's resolution; 224 for official TSM files)%(default).0s")
     parser.add_argument("--batch-size", type=_positive_int, default=16, help="snippets per forward pass")
     parser.add_argument("--num-workers", type=int, default=2, help="decoding processes per device")
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator (auto, cpu, gpu, ...)")
@@ -266,8 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     devices: int | str = int(args.devices) if args.devices.isdigit() else args.devices
     try:
         kinds = [(c, _kind(c)) for c in args.checkpoint]
-        length = UNSET if args.snippet_length is None else args.snippet_length
-        spec, sources = resolve_spec(kinds, length, args.stride, args.short_side, args.crop)
+        spec, sources = resolve_spec(kinds, args.snippet_length, args.stride, args.short_side, args.crop)
         summary = extract(
             args.checkpoint, args.videos, args.out, spec, settings_source=sources,
             batch_size=args.batch_size, num_workers=args.num_workers, accelerator=args.accelerator,

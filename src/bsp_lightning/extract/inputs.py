@@ -33,11 +33,12 @@ __all__ = [
 # TSM's single-crop test protocol (mit-han-lab/temporal-shift-module, test_models.py: scale 256, crop 224).
 OFFICIAL_TSM_SETTINGS = {"snippet_length": 8, "short_side": 256, "crop_size": 224}
 SETTINGS = ("snippet_length", "short_side", "crop_size")
+DEFAULT_STRIDE = 8
 class _Unset:
     """A setting not given (None is a value: "keep the size")."""
 
     def __repr__(self) -> str:
-        return "from the checkpoint"
+        return "unset"
 
 
 UNSET: Any = _Unset()
@@ -155,7 +156,7 @@ def checkpoint_settings(path: str | os.PathLike, kind: str) -> tuple[dict[str, A
 def resolve_spec(
     checkpoints: Sequence[tuple[str, str]],
     snippet_length: Any = UNSET,
-    stride: int = 8,
+    stride: Any = UNSET,
     short_side: Any = UNSET,
     crop_size: Any = UNSET,
 ) -> tuple[SnippetSpec, dict[str, str]]:
@@ -164,7 +165,7 @@ def resolve_spec(
     Args:
         checkpoints: ``(path, kind)`` per stream.
         snippet_length, short_side, crop_size: given values, or :data:`UNSET`.
-        stride: frames between snippet starts.
+        stride: frames between snippet starts (:data:`UNSET`: 8, the paper's non-overlapping 8-frame snippets).
 
     Returns:
         ``(spec, source per setting)``.
@@ -175,7 +176,8 @@ def resolve_spec(
     given = {"snippet_length": snippet_length, "short_side": short_side, "crop_size": crop_size}
     implied = [(path, *checkpoint_settings(path, kind)) for path, kind in checkpoints]
     values: dict[str, Any] = {}
-    sources: dict[str, str] = {"stride": "given"}
+    sources = {"stride": "default" if stride is UNSET else "given"}
+    stride = DEFAULT_STRIDE if stride is UNSET else stride
     for name in SETTINGS:
         if given[name] is not UNSET:
             values[name], sources[name] = given[name], "given"

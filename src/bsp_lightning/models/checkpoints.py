@@ -214,7 +214,7 @@ def load_backbone(path: str | Path, num_segments: int) -> tuple[FrozenBackbone, 
         raise FileNotFoundError(f"{path}: checkpoint not found (nothing is downloaded; give a local path)")
     kind = checkpoint_kind(path)
     if kind == "bsp":
-        from bsp_lightning.pretrain.base import BSPModule
+        from bsp_lightning.module import BSPModule
 
         net: nn.Module = BSPModule.load_from_checkpoint(path, map_location="cpu").backbone
         method = "forward"

@@ -337,7 +337,14 @@ class BSPModule(pl.LightningModule):
 
     # --------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint[CLASS_KEY] = f"{type(self).__module__}:{type(self).__qualname__}"
+        cls = type(self)
+        module_name = cls.__module__
+        if module_name.startswith("bsp_lightning.pretrain."):
+            import bsp_lightning.module as public
+
+            if getattr(public, cls.__qualname__, None) is cls:
+                module_name = public.__name__  # the stable public name survives moves inside pretrain/
+        checkpoint[CLASS_KEY] = f"{module_name}:{cls.__qualname__}"
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # weights of a torch.compile'd or DataParallel-wrapped model load like the plain ones
@@ -359,6 +366,9 @@ class BSPModule(pl.LightningModule):
         if not issubclass(target, cls):
             raise TypeError(f"{path}: holds a {target.__name__}, which is not a {cls.__name__}")
         kwargs.setdefault("pretrained", None)
+        # Checkpoints written by the command line name their class `bsp_lightning.module.<Class>`
+        # (hyper-parameter `_class_path`); Lightning loads it only when that module is already imported.
+        import bsp_lightning.module  # noqa: F401
         from pytorch_lightning.core.saving import _load_from_checkpoint
 
         return _load_from_checkpoint(target, path, map_location, None, strict, None, **kwargs)

@@ -100,7 +100,8 @@ class DistillationModule(BSPModule):
         loss_vanilla = ((outputs["vanilla_target"].float() - p1) ** 2).sum(-1).mean()
         loss_bsp = ((outputs["bsp_target"].float() - p2) ** 2).sum(-1).mean()
         return {"loss": self.hparams.feature_weight * (loss_vanilla + loss_bsp) + ce,
-                "loss_vanilla": loss_vanilla, "loss_bsp": loss_bsp, "loss_ce": ce, "acc": batch_accuracy(logits, target)}
+                "loss_vanilla": loss_vanilla, "loss_bsp": loss_bsp, "loss_ce": ce,
+                "acc": batch_accuracy(logits, target)}
 
     def build_metrics(self) -> dict[str, Metric]:
         if self.hparams.ce_target == "action":
