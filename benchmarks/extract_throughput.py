@@ -118,6 +118,7 @@ def throughput(video: Path, checkpoint: Path, spec, batch_size: int, num_workers
         load_feature_stream,
     )
     from bsp_lightning.features.store import FeatureStore
+    from bsp_lightning.models.normalize import normalize_clip
 
     item = VideoItem(video.stem, str(video))
     dataset = SnippetBatches([item], spec, batch_size)
@@ -135,7 +136,8 @@ def throughput(video: Path, checkpoint: Path, spec, batch_size: int, num_workers
                             "error": None}, 0)  # warm-up
         start = time.perf_counter()
         for clip in batches:
-            torch.cat([s(clip) for s in model.streams], dim=1)
+            x = normalize_clip(clip, model.mean, model.std)  # once per clip, as predict_step does
+            torch.cat([s(x) for s in model.streams], dim=1)
         backbone_s = time.perf_counter() - start
     del batches
 
