@@ -21,6 +21,7 @@ annotation anomalies of :mod:`bsp_lgi.annotations`.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -272,8 +273,10 @@ class LGIDataModule(FeatureDataModule):
             if not ids:
                 ids = fs.video_ids[:1]  # match_videos raises the coverage error naming both paths
             lengths = [fs.entry(v).get("num_snippets") for v in ids]
+            # a memory-mapped bank lives in the run folder, or in the temp folder without a trainer
+            cache = Path(self.root_dir or tempfile.gettempdir()) / "feature_cache"
             self._bank = FeatureBank(ids, fs.load, fs.feature_dim, None if None in lengths else lengths,
-                                     self.memmap_above_gb, self.root_dir / "feature_cache")
+                                     self.memmap_above_gb, cache)
         return self._bank
 
     def build_dataset(self, split: str) -> LGIDataset:
