@@ -190,9 +190,12 @@ class BoundaryClipDataset(Dataset):
         slot = int(rng.integers(len(self.types))) if self.mode == "bsp" else -1
         reasons: list[str] = []
         for _ in range(self.max_retries + 1):
+            self._drawn: list[str] = []  # the files of this draw, to name them when something fails
             try:
                 sample = self._draw(slot, rng)
-            except _SkipVideo as skip:
+            except Exception as err:  # issue 9: any failure building a sample is a counted skip, never the epoch's end
+                skip = err if isinstance(err, _SkipVideo) else _SkipVideo(
+                    ", ".join(self._drawn) or str(self.index.root), f"{type(err).__name__}: {err}")
                 reasons.append(str(skip))
                 # A broken file is drawn again and again in a long run: say why once, then quietly count.
                 log = logger.debug if skip.path in self._warned else logger.warning
@@ -213,7 +216,9 @@ class BoundaryClipDataset(Dataset):
     # -- drawing sources ---------------------------------------------------------------------------------
 
     def _pick(self, positions: Sequence[int], rng: np.random.Generator) -> VideoRecord:
-        return self.index[positions[int(rng.integers(len(positions)))]]
+        record = self.index[positions[int(rng.integers(len(positions)))]]
+        self._drawn.append(record.path)
+        return record
 
     def _info(self, record: VideoRecord) -> VideoInfo:
         info = self._infos.get(record.path)
