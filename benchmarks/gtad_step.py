@@ -1,10 +1,10 @@
 """G-TAD forward + backward at the ActivityNet config: plain SGAlign vs the memory-saving (chunked, checkpointed) path.
 
 For 400-d input (the official TSN features) and 4096-d input (two-stream ResNet-50 features), both paths run on the
-same weights and inputs: peak memory of one training step (forward, loss, backward) and its median time. On CPU
-each measurement runs in a fresh subprocess and the peak is the growth of the process's maximum resident set
-(``ru_maxrss``) over the state before the step; on CUDA it is ``torch.cuda.max_memory_allocated`` above the
-memory held before the step. The outputs of both paths are compared (max abs difference).
+same weights and inputs: peak memory of one training step (forward, loss, backward) and its median time. Each
+measurement runs in a fresh subprocess. On CPU the peak is the largest resident set (``/proc/self/statm``, sampled
+every millisecond by a thread) minus the resident set just before the step; on CUDA it is
+``torch.cuda.max_memory_allocated`` above the memory held before the step. The outputs of both paths are compared (max abs difference).
 
     python benchmarks/gtad_step.py                       # CPU, batch 2 (the plain path needs ~1.5 GB per video)
     python benchmarks/gtad_step.py --device cuda         # GPU, batch 16 (the official batch)
@@ -39,30 +39,59 @@ def _step(model, x) -> None:
     loss.backward()
 
 
+class RSSPeak:
+    """Largest resident set size (bytes) seen by a sampling thread while active."""
+
+    def __init__(self, interval: float = 0.001) -> None:
+        import os
+        import threading
+
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self) -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self._page
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "RSSPeak":
+        self.peak = self.rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss())
+
+
 def child(dim: int, memory_saving: bool, batch: int, repeats: int, chunk: int, device: str) -> dict:
     """One configuration: returns peak bytes above the pre-step state and the step times."""
-    import resource
-
     model = _model(dim, memory_saving, chunk, device)
     x = torch.randn(batch, dim, 100, generator=torch.Generator().manual_seed(1)).to(device)
     times = []
-    if device == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-    else:
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = 0
     for _ in range(repeats):
         model.zero_grad(set_to_none=True)
-        start = time.perf_counter()
-        _step(model, x)
         if device == "cuda":
             torch.cuda.synchronize()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+        sampler = RSSPeak()
+        base_rss = sampler.rss()
+        start = time.perf_counter()
+        with sampler:
+            _step(model, x)
+            if device == "cuda":
+                torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    if device == "cuda":
-        peak = torch.cuda.max_memory_allocated() - base
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        step_peak = torch.cuda.max_memory_allocated() - base if device == "cuda" else sampler.peak - base_rss
+        peak = max(peak, step_peak)
     return {"peak": peak, "times": times}
 
 
