@@ -188,3 +188,32 @@ def test_threads_1_reader_indexes_with_its_own_container(kinds, monkeypatch, ind
     opened.clear()
     np.testing.assert_array_equal(read_frames(path, indices, threads=1), frames[indices])
     assert len(opened) == 1
+
+
+@pytest.mark.parametrize("kind", ["xvid_avi_bframes", "h264_avi_bframes"])
+def test_avi_seeks_to_keyframes_learned_in_order(kit, kinds, kind, monkeypatch):
+    import bsp_lightning.video.reader as reader_module
+
+    path, frames = kinds[kind]
+    monkeypatch.setattr(reader_module, "_learned_keyframes", {})
+    monkeypatch.setattr(reader_module, "_bad_keyframes", {})
+    decoded = []
+    original = reader_module.FrameReader._decoded
+
+    def counting(self, stream):
+        for frame in original(self, stream):
+            decoded.append(frame)
+            yield frame
+
+    monkeypatch.setattr(reader_module.FrameReader, "_decoded", counting)
+    assert [kit.frame_number(f) for f in read_frames(path, [50, 52])] == [50, 52]
+    assert len(decoded) >= 51  # no timestamps to seek by yet: in order from the start
+    (learned,) = reader_module._learned_keyframes.values()
+    assert learned and all(kit.frame_number(frames[n]) == n for n in learned.values())
+    for indices in ([50, 52], [37], [59], [20, 45]):
+        decoded.clear()
+        got = read_frames(path, indices, threads=1)
+        assert [kit.frame_number(f) for f in got] == indices
+        if indices[0] >= 24:
+            assert len(decoded) < indices[0]  # from a learned keyframe, verified by its timestamp
+    assert not any(reader_module._bad_keyframes.values())

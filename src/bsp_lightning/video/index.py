@@ -100,6 +100,9 @@ class FrameIndex:
         pts: presentation timestamps in ``time_base`` units, sorted (frame ``k`` has ``pts[k]``;
             :class:`Timestamps`), or ``None`` when the container has no trustworthy presentation timestamps.
         keyframes: ``int64`` frame numbers of keyframes (empty when ``pts`` is ``None``).
+        key_packets: ``int64 (K, 2)`` ``(pts, dts)`` of the keyframe packets when ``pts`` is ``None`` but
+            the packets carry unique timestamps (AVI): they name pictures though they do not order them, so
+            a keyframe whose frame number was seen while decoding in order can be sought later.
         time_base: the stream's time base (seconds per timestamp unit).
         fps: average frame rate (frames per second).
         duration: seconds of video: the span of the timestamps plus one frame, else ``num_frames / fps``.
@@ -116,6 +119,7 @@ class FrameIndex:
     truncated: bool
     pts: Timestamps | None
     keyframes: np.ndarray
+    key_packets: np.ndarray
     time_base: Fraction
     fps: float
     duration: float
@@ -185,6 +189,7 @@ def build_index(path: str | os.PathLike, container: av.container.InputContainer 
         stream.codec_context.thread_count = 1  # one picture: threads would only cost start-up
         pts: list[int | None] = []
         keys: list[bool] = []
+        key_dts: list[int | None] = []
         first = None
         demux_error = None
         try:
@@ -201,6 +206,8 @@ def build_index(path: str | os.PathLike, container: av.container.InputContainer 
                     continue
                 pts.append(packet.pts)
                 keys.append(bool(packet.is_keyframe))
+                if packet.is_keyframe:
+                    key_dts.append(packet.dts)
         except (av.FFmpegError, OSError) as err:
             demux_error = reason(err)
         if not pts:
@@ -218,7 +225,12 @@ def build_index(path: str | os.PathLike, container: av.container.InputContainer 
             container.close()
     num_frames = len(pts)
     formats = set(format_name.split(","))
-    trusted = bool(formats & TRUSTED_PTS_FORMATS) and None not in pts and len(set(pts)) == num_frames
+    identifiable = None not in pts and len(set(pts)) == num_frames
+    trusted = bool(formats & TRUSTED_PTS_FORMATS) and identifiable
+    key_packets = np.zeros((0, 2), dtype=np.int64)
+    if not trusted and identifiable and None not in key_dts:
+        key_pts = [p for p, key in zip(pts, keys) if key]
+        key_packets = np.asarray(list(zip(key_pts, key_dts)), dtype=np.int64).reshape(-1, 2)
     truncated = declared > num_frames or demux_error is not None
     if "matroska" in formats:
         truncated = truncated or _matroska_truncated(path, stat.st_size)
@@ -246,7 +258,7 @@ def build_index(path: str | os.PathLike, container: av.container.InputContainer 
     return FrameIndex(
         path=path, file_size=stat.st_size, mtime_ns=stat.st_mtime_ns, num_frames=num_frames,
         declared_frames=declared, truncated=truncated, pts=Timestamps(sorted_pts) if trusted else None,
-        keyframes=keyframes if keyframes is not None else np.zeros(0, dtype=np.int64),
+        keyframes=keyframes if keyframes is not None else np.zeros(0, dtype=np.int64), key_packets=key_packets,
         time_base=time_base, fps=fps, duration=duration, variable_frame_rate=vfr, geometry=geometry,
         format_name=format_name,
     )
@@ -273,19 +285,20 @@ def _save(index: FrameIndex, target: str) -> None:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = f"{target}.{os.getpid()}.tmp.npz"
     np.savez(tmp, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-             pts=np.asarray(index.pts) if index.pts is not None else np.zeros(0, np.int64), keyframes=index.keyframes)
+             pts=np.asarray(index.pts) if index.pts is not None else np.zeros(0, np.int64), keyframes=index.keyframes,
+             key_packets=index.key_packets)
     os.replace(tmp, target)
 
 
 def _load(source: str) -> FrameIndex:
     with np.load(source) as data:
         meta = json.loads(data["meta"].tobytes().decode())
-        pts, keyframes = data["pts"], data["keyframes"]
+        pts, keyframes, key_packets = data["pts"], data["keyframes"], data["key_packets"]
     width, height, sar, rotation, hflip = meta.pop("geometry")
     has_pts = meta.pop("has_pts")
     return FrameIndex(
         **{**meta, "time_base": Fraction(meta["time_base"])},
-        pts=Timestamps(pts) if has_pts else None, keyframes=keyframes,
+        pts=Timestamps(pts) if has_pts else None, keyframes=keyframes, key_packets=key_packets,
         geometry=Geometry(width, height, Fraction(sar), rotation, hflip),
     )
 

@@ -43,8 +43,10 @@ SEEK_MIN_FRAMES = 16
 _SEEK_TRIES = 3
 # Leading pictures tolerated after a seek before the keyframe must have come out.
 _MAX_LEADING = 64
-# Per process: keyframes whose seek did not verify, per file version.
+# Per process and file version: keyframes whose seek did not verify, and (files without presentation
+# timestamps) keyframe pts -> frame number, learned while decoding in order.
 _bad_keyframes: dict[tuple[str, int, int], set[int]] = {}
+_learned_keyframes: dict[tuple[str, int, int], dict[int, int]] = {}
 
 
 class _SeekFailed(Exception):
@@ -89,6 +91,8 @@ class FrameReader:
         self.error: str | None = None  # why decoding stopped early, if it did
         self._reformatter = VideoReformatter()
         self._rank = self.index.pts.frame_of if self.index.pts is not None else None
+        self._learned: dict[int, int] | None = None
+        self._key_pts: set[int] = set()
 
     # -- container -----------------------------------------------------------------------------------
 
@@ -153,47 +157,71 @@ class FrameReader:
         """
         key = (os.path.abspath(self.path), self.index.file_size, self.index.mtime_ns)
         bad = _bad_keyframes.setdefault(key, set())
-        candidates: list[int] = []
-        if self.index.seekable and start >= SEEK_MIN_FRAMES:
-            keyframes = self.index.keyframes
-            usable = keyframes[(keyframes <= start) & (keyframes >= SEEK_MIN_FRAMES)][::-1]
-            candidates = [int(k) for k in usable if int(k) not in bad][:_SEEK_TRIES]
+        self._learned = _learned_keyframes.setdefault(key, {}) if len(self.index.key_packets) else None
+        self._key_pts = set(self.index.key_packets[:, 0].tolist()) if self._learned is not None else set()
+        candidates = self._candidates(start, bad) if start >= SEEK_MIN_FRAMES else []
         if self._fresh and not candidates:
             if self.index.seekable and self.index.keyframes[0] <= start:
-                candidates = [int(self.index.keyframes[0])]  # rewind the indexing pass's container
+                first = int(self.index.keyframes[0])  # rewind the indexing pass's container
+                candidates = [(first, self.index.pts[first], self.index.pts[first])]
             else:
                 self._fresh = False  # no timestamps to verify a rewind by: open again
-        for keyframe in candidates:
+        for number, seek_to, pts in candidates:
             stream = self._open()
             try:
-                first, decoded = self._seek(stream, keyframe, start)
+                first, decoded = self._seek(stream, seek_to, pts, number, start)
             except _SeekFailed:
-                bad.add(keyframe)
+                bad.add(number)
                 continue
             yield from self._follow(first, decoded, start)
             return
         stream = self._open()
         yield from self._follow(None, self._decoded(stream), start)
 
-    def _seek(self, stream, keyframe: int, start: int) -> tuple[tuple[int, av.VideoFrame], Iterator]:
-        """Seek to ``keyframe`` and return the first verified ``(number, picture)`` and the decoder."""
+    def _candidates(self, start: int, bad: set[int]) -> list[tuple[int, int, int]]:
+        """``(frame number, seek timestamp, keyframe pts)`` to try, latest first."""
+        if self.index.seekable:
+            keyframes = self.index.keyframes
+            usable = keyframes[(keyframes <= start) & (keyframes >= SEEK_MIN_FRAMES)][::-1]
+            chosen = [int(k) for k in usable if int(k) not in bad][:_SEEK_TRIES]
+            return [(k, self.index.pts[k], self.index.pts[k]) for k in chosen]
+        if not self._learned:
+            return []
+        dts = dict(self.index.key_packets.tolist())
+        known = sorted(((n, p) for p, n in self._learned.items() if SEEK_MIN_FRAMES <= n <= start and n not in bad),
+                       reverse=True)
+        return [(n, dts[p], p) for n, p in known[:_SEEK_TRIES]]
+
+    def _seek(self, stream, seek_to: int, pts: int, number: int,
+              start: int) -> tuple[tuple[int, av.VideoFrame], Iterator]:
+        """Seek to the keyframe at ``seek_to`` and return the first verified ``(number, picture)`` and the
+        decoder: a keyframe of the index (or, without presentation timestamps, a keyframe whose number
+        was seen in order) at or before ``start``."""
         try:
-            self._container.seek(int(self.index.pts[keyframe]), stream=stream, backward=True, any_frame=False)
+            self._container.seek(int(seek_to), stream=stream, backward=True, any_frame=False)
         except av.FFmpegError:
             raise _SeekFailed from None
         decoded = self._decoded(stream)
         keyframes = self.index.keyframes
         for count, frame in enumerate(decoded):
-            number = self._rank(frame.pts) if frame.pts is not None else None
-            if number is None or number > start or count >= _MAX_LEADING:
+            if count >= _MAX_LEADING or frame.pts is None:
                 break
-            position = np.searchsorted(keyframes, number)
-            if position < len(keyframes) and keyframes[position] == number:
-                return (number, frame), decoded
+            if self._rank is None:
+                found = number if frame.pts == pts else self._learned.get(frame.pts)
+                if found is not None and found <= start:
+                    return (found, frame), decoded
+                continue  # a leading picture of an open GOP, or a keyframe not yet seen in order
+            found = self._rank(frame.pts)
+            if found is None or found > start:
+                break
+            position = np.searchsorted(keyframes, found)
+            if position < len(keyframes) and keyframes[position] == found:
+                return (found, frame), decoded
         raise _SeekFailed
 
     def _follow(self, first, decoded: Iterator[av.VideoFrame], start: int):
         previous = -1
+        learned = self._learned
         if first is not None:
             previous, frame = first
             self.decoded_until = previous
@@ -205,6 +233,8 @@ class FrameReader:
                 continue  # a picture already passed (leading picture after a seek, repeated timestamp)
             previous = number
             self.decoded_until = number
+            if learned is not None and frame.pts in self._key_pts:
+                learned[frame.pts] = number  # counted in order from a known point: seekable from now on
             if number >= start:
                 yield number, frame
 
