@@ -6,9 +6,11 @@ number every decoded picture is:
 - with trustworthy presentation timestamps (see :mod:`bsp_lightning.video.index`) a picture is frame
   ``k`` when its timestamp is ``index.pts[k]``; a picture whose timestamp is not in the index gets the
   number after the previous one;
-- without them (AVI, raw streams) decoding starts at the first packet and the ``k``-th picture the
-  decoder returns is frame ``k``: decoders return pictures in presentation order whatever the container
-  says about time.
+- without them (AVI, raw streams) the ``k``-th picture the decoder returns from the first packet is
+  frame ``k``: decoders return pictures in presentation order whatever the container says about time.
+  Where packets still carry unique timestamps (AVI), these name pictures without ordering them: the
+  frame number of every keyframe met while decoding in order is remembered (per process), and later
+  reads seek to such a keyframe and check that the picture carrying its timestamp comes out.
 
 A seek goes to the last keyframe at or before the first wanted frame and is verified: the first picture
 that comes out must be a keyframe of the index at or before the wanted frame (pictures the decoder returns
