@@ -91,3 +91,39 @@ def test_classify_top2_order():
     assert r == [{"label": "a", "score": 0.123457, "segment": [0.1, 1.3]}]
     with pytest.raises(ValueError):
         classify(p, np.array([0.1]), ["a", "b"])
+
+
+def _soft_nms_loop(rows, denominator, top_k):
+    """The official loop restated on Python lists (BSN style; first maximum wins)."""
+    rows = sorted(rows, key=lambda r: -r[2])
+    starts, ends, scores = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+    kept = []
+    while len(scores) > 1 and len(kept) < top_k and max(scores) > 0:
+        m = scores.index(max(scores))
+        for i in range(len(scores)):
+            if i == m or starts[i] > ends[m] or starts[m] > ends[i]:
+                continue
+            iou = (min(ends[i], ends[m]) - max(starts[i], starts[m])) / (max(ends[i], ends[m]) - min(starts[i], starts[m]))
+            if iou > 0:
+                scores[i] *= math.exp(-iou * iou / denominator)
+        kept.append((starts.pop(m), ends.pop(m), scores.pop(m)))
+    return np.array(kept).reshape(-1, 3)
+
+
+def test_soft_nms_against_loop_on_random_proposals():
+    rng = np.random.default_rng(0)
+    for n, top_k in ((60, 100), (80, 10), (2, 100)):
+        lo = rng.integers(0, 20, n) / 20
+        p = np.stack((lo, lo + rng.integers(1, 10, n) / 20, rng.random(n)), axis=1)
+        np.testing.assert_allclose(soft_nms(p, 0.8, top_k), _soft_nms_loop(p.tolist(), 0.8, top_k), rtol=0, atol=1e-15)
+
+
+def test_candidates_against_double_loop():
+    rng = np.random.default_rng(1)
+    t = 12
+    start, end = rng.random(t), rng.random(t)
+    clr, reg = rng.random((t, t)), rng.random((t, t))
+    s_flags, e_flags = boundary_flags(start, end)
+    expected = [(s / t, (s + d + 1) / t, clr[d, s], reg[d, s]) for d in range(t) for s in range(t)
+                if s + d + 1 < t and s_flags[s] and e_flags[s + d + 1]]
+    np.testing.assert_allclose(candidates(start, end, clr, reg), np.array(expected).reshape(-1, 4), rtol=0, atol=0)
