@@ -158,7 +158,7 @@ class FrameReader:
         :attr:`error` says why decoding stopped early (``None`` at a clean end of stream).
         """
         key = (os.path.abspath(self.path), self.index.file_size, self.index.mtime_ns)
-        bad = _bad_keyframes.setdefault(key, set())
+        bad = _bad_keyframes.get(key, frozenset())  # an entry only for files with a failed seek
         self._learned = _learned_keyframes.setdefault(key, {}) if len(self.index.key_packets) else None
         self._key_pts = set(self.index.key_packets[:, 0].tolist()) if self._learned is not None else set()
         candidates = self._candidates(start, bad) if start >= SEEK_MIN_FRAMES else []
@@ -173,6 +173,7 @@ class FrameReader:
             try:
                 first, decoded = self._seek(stream, seek_to, pts, number, start)
             except _SeekFailed:
+                bad = _bad_keyframes.setdefault(key, set())
                 bad.add(number)
                 continue
             yield from self._follow(first, decoded, start)
@@ -180,7 +181,7 @@ class FrameReader:
         stream = self._open()
         yield from self._follow(None, self._decoded(stream), start)
 
-    def _candidates(self, start: int, bad: set[int]) -> list[tuple[int, int, int]]:
+    def _candidates(self, start: int, bad: frozenset[int] | set[int]) -> list[tuple[int, int, int]]:
         """``(frame number, seek timestamp, keyframe pts)`` to try, latest first."""
         if self.index.seekable:
             keyframes = self.index.keyframes
