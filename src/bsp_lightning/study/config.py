@@ -1,0 +1,120 @@
+"""What a study runs: the toy data, the pre-training variants with their equal budget, the feature sets, the heads.
+
+Three presets: ``quick`` (one seed, tiny data and budgets: what the tests run), ``default`` and ``full`` (the
+default plus the two-head and distillation variants of Table 5 and the binary pretexts of Table 4). Every stage's
+part of the configuration is hashed, so a later run reuses exactly the stages whose configuration is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+__all__ = ["FEATURE_SETS", "PAPER_ORDER", "PRETRAIN_VARIANTS", "StudyConfig", "preset", "stage_hash"]
+
+#: Pre-training variants: command-line arguments on top of the packaged ``toy`` config (``data.mode`` and model).
+PRETRAIN_VARIANTS: dict[str, list[str]] = {
+    "vanilla": ["--model=VanillaModule", "--data.mode=action"],
+    "bsp": ["--model=BSPModule", "--data.mode=bsp"],
+    "two_head": ["--model=TwoHeadModule", "--data.mode=bsp"],
+    "bsp_speed": ["--model=BSPModule", "--data.mode=bsp", "--data.boundary_types=[diff_speed, same_speed]"],
+    "bsp_class": ["--model=BSPModule", "--data.mode=bsp", "--data.boundary_types=[diff_class, same_class]"],
+    "distillation": ["--model=DistillationModule", "--data.mode=action"],
+}
+
+#: Feature set name -> the backbones whose features are concatenated (``random`` is an untrained TSM-R18).
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "random": ("random",),
+    "vanilla": ("vanilla",),
+    "bsp": ("bsp",),
+    "vanilla+bsp": ("vanilla", "bsp"),
+    "two_head": ("two_head",),
+    "bsp_speed": ("bsp_speed",),
+    "bsp_class": ("bsp_class",),
+    "distillation": ("distillation",),
+}
+
+#: The paper's ordering (Tables 1-5): random < BSP < vanilla <= vanilla+BSP.
+PAPER_ORDER = ("random", "bsp", "vanilla", "vanilla+bsp")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A study's whole configuration (see :func:`preset`).
+
+    Attributes:
+        name: the preset it came from.
+        seeds: head training seeds (each head is trained and tested once per seed and feature set).
+        toy_seed: seed of the toy data and of the pre-training runs.
+        kinetics: keyword arguments of :func:`bsp_lightning.data.toy.write_toy_kinetics`.
+        untrimmed: keyword arguments of :func:`bsp_lightning.data.toy.write_toy_untrimmed`.
+        pretrain: the equal budget of every pre-training variant: ``max_epochs``, ``samples_per_epoch``,
+            ``val_samples``, ``batch_size``, ``num_workers``.
+        variants: pre-training variants (keys of :data:`PRETRAIN_VARIANTS`).
+        feature_sets: feature sets given to the heads (keys of :data:`FEATURE_SETS`).
+        head_epochs: ``--trainer.max_epochs`` of every head run (``None``: the head's toy config).
+        head_max_time: ``--trainer.max_time`` of every head run (``DD:HH:MM:SS``; ``None``: no limit).
+        extract_batch_size: snippets per forward pass in extraction.
+    """
+
+    name: str
+    seeds: tuple[int, ...]
+    toy_seed: int
+    kinetics: dict[str, Any]
+    untrimmed: dict[str, Any]
+    pretrain: dict[str, Any]
+    variants: tuple[str, ...] = ("vanilla", "bsp")
+    feature_sets: tuple[str, ...] = PAPER_ORDER
+    head_epochs: int | None = None
+    head_max_time: str | None = None
+    extract_batch_size: int = 64
+    heads: tuple[str, ...] | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+
+def stage_hash(*parts: Any) -> str:
+    """16 hex digits identifying a stage's configuration (JSON of ``parts``, keys sorted)."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def preset(name: str = "default", full: bool = False, seeds: int | None = None) -> StudyConfig:
+    """The ``quick`` or ``default`` preset, with the Table 4/5 variants when ``full``.
+
+    Raises:
+        ValueError: unknown preset name.
+    """
+    untrimmed = {"size": 32, "num_classes": 10, "duration": (10.0, 30.0), "instance_duration": (2.0, 6.0),
+                 "max_instances": 4, "val_fraction": 0.2, "test_fraction": 0.2, "fps": 10, "layout": "tasks",
+                 "frame_step": 2, "glove_dim": 300}
+    kinetics = {"size": 64, "num_classes": 10, "num_frames": 60, "fps": 25}
+    if name == "quick":
+        config = StudyConfig(
+            name="quick", seeds=(0,), toy_seed=0,
+            kinetics={**kinetics, "train_per_class": 8, "val_per_class": 2},
+            untrimmed={**untrimmed, "num_videos": 60, "duration": (8.0, 16.0)},
+            pretrain={"max_epochs": 2, "samples_per_epoch": 96, "val_samples": 32, "batch_size": 16,
+                      "num_workers": 1},
+            head_epochs=3, head_max_time="00:00:00:20",
+        )
+    elif name == "default":
+        config = StudyConfig(
+            name="default", seeds=(0, 1, 2), toy_seed=0,
+            kinetics={**kinetics, "train_per_class": 24, "val_per_class": 6},
+            untrimmed={**untrimmed, "num_videos": 200},
+            pretrain={"max_epochs": 8, "samples_per_epoch": 480, "val_samples": 64, "batch_size": 16,
+                      "num_workers": 2},
+            head_epochs=8, head_max_time="00:00:00:40",
+        )
+    else:
+        raise ValueError(f"unknown study preset {name!r} (quick, default)")
+    if full:
+        extra = ("two_head", "bsp_speed", "bsp_class", "distillation")
+        config = replace(config, variants=config.variants + extra, feature_sets=config.feature_sets + extra)
+    if seeds is not None:
+        config = replace(config, seeds=tuple(range(seeds)))
+    return config
