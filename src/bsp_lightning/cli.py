@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("bsp_lightning.evaluation.cli:main", "official-equivalent evaluation of predictions"),
     "data": ("bsp_lightning.annotations.cli:main", "inspect benchmark annotation files"),
     "viz": ("bsp_lightning.viz:main", "draw the paper's figures (PNG)"),
+    "study": ("bsp_lightning.study:main", "the paper's comparison in miniature on the toy data (results.md/.png)"),
     "configs": ("bsp_lightning.lightning_cli:configs_main", "list the packaged configs (core and installed heads)"),
 }
 
