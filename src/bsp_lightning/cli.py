@@ -16,7 +16,7 @@ LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 COMMANDS: dict[str, tuple[str, str]] = {
     "toy-data": ("bsp_lightning.data.toy:main", "write the procedurally generated toy datasets"),
     "extract": ("bsp_lightning.extract:main", "extract snippet features from untrimmed videos"),
-    "combine": ("bsp_lightning.extract:combine_main", "concatenate two feature folders (two-stream)"),
+    "combine": ("bsp_lightning.features.combine:combine_main", "concatenate two feature folders (two-stream)"),
     "evaluate": ("bsp_lightning.evaluation.cli:main", "official-equivalent evaluation of predictions"),
     "data": ("bsp_lightning.annotations.cli:main", "inspect benchmark annotation files"),
     "viz": ("bsp_lightning.viz:main", "draw the paper's figures (PNG)"),
