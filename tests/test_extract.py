@@ -368,3 +368,27 @@ def test_snippet_settings_default_to_the_checkpoint(setup, tmp_path):
     spec, sources = resolve_spec([(str(bare), "bsp")])
     assert (spec.snippet_length, spec.short_side, spec.crop_size) == (4, 256, 224)
     assert "num_segments" in sources["snippet_length"]
+
+
+def test_half_downloaded_matroska_file_is_partial(setup, tmp_path, capsys):
+    # intra-only FFV1: every packet left in the cut file decodes, so only the container's own length tells
+    full = tmp_path / "full.mkv"
+    with av.open(str(full), "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 40, 32, "bgr0"
+        rng = np.random.default_rng(3)
+        for _ in range(48):
+            image = rng.integers(0, 255, (32, 40, 3), dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    data = full.read_bytes()
+    (videos / "cut.mkv").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "feat"
+    args = ["--checkpoint", str(setup["root"] / "tsm_a.pth"), "--videos", str(videos), "--out", str(out),
+            "--num-workers", "0", "--accelerator", "cpu", *SIZE]
+    assert main(args) == 0
+    assert "WARNING 1 partial (cut: " in capsys.readouterr().out
+    entry = json.loads((out / "manifest.json").read_text())["videos"]["cut"]
+    assert entry["status"] == "partial" and 0 < entry["num_frames"] < 48

@@ -72,6 +72,7 @@ class SnippetBatches(IterableDataset):
         is_last       bool         the video's last batch
         fps           float        frames per second
         num_frames    int          the exact frame count (bsp_lightning.video.probe)
+        truncated     bool         the file ends before its container says (a partial download)
         decoded_frames int         frames that decoded (:func:`decoded_frames`; on the last batch, else -1)
         source        dict | None  ``{"size", "mtime_ns"}`` of the file when it was opened
         error         str | None   decoding failed (then clip is empty and is_last is True)
@@ -131,6 +132,7 @@ class SnippetBatches(IterableDataset):
             "num_frames": info.num_frames,
             "decoded_frames": decoded_frames(snippets[-1], self.spec.stride, info.num_frames) if is_last else -1,
             "source": stat,
+            "truncated": bool(getattr(info, "truncated", False)),
             "error": None,
         }
 
@@ -146,6 +148,7 @@ class SnippetBatches(IterableDataset):
             "num_frames": 0,
             "decoded_frames": 0,
             "source": None,
+            "truncated": False,
             "error": reason,
         }
 

@@ -126,13 +126,15 @@ class FeatureWriter(BasePredictionWriter):
         fps = float(prediction["fps"])
         starts = np.concatenate(pending.start_frames) / fps
         expected, decoded = int(prediction["num_frames"]), int(prediction["decoded_frames"])
-        status = "ok" if decoded == expected else "partial"
+        # a half-downloaded file can decode every packet it holds: the container's own length tells it apart
+        truncated = bool(prediction.get("truncated", False))
+        status = "ok" if decoded == expected and not truncated else "partial"
         self.store.write_video(
             vid, np.concatenate(pending.features), starts.tolist(), fps, decoded, self.config_hash,
             status=status, expected_frames=expected, source=prediction.get("source"),
         )
         if status == "partial":
-            why = f"{decoded} of {expected} frames decoded"
+            why = f"{decoded} of {expected} frames decoded" + (", the file ends before its container says" if truncated else "")
             self.summary.partial[vid] = why
             logger.warning("%s: partial file, %s; its features cover what decoded", vid, why)
         self.summary.written += 1
