@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, get_worker_info
 
 from bsp_lightning.data.index import VideoIndex, VideoRecord
 from bsp_lightning.data.sampling import ClipTooShortError, choose_gamma, diff_speed_indices, uniform_indices
@@ -234,7 +234,10 @@ class BoundaryClipDataset(Dataset):
 
     def _decode(self, record: VideoRecord, indices: np.ndarray) -> np.ndarray:
         try:
-            return read_frames(record.path, indices, short_side=self.short_side, info=self._info(record))
+            # DataLoader workers already fill the cores: a worker decodes on one thread (issue 9, section 5)
+            threads = 1 if get_worker_info() is not None else 0
+            return read_frames(record.path, indices, short_side=self.short_side, info=self._info(record),
+                               threads=threads)
         except VideoDecodeError as err:
             raise _SkipVideo(record.path, err.reason) from None
 
