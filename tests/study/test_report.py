@@ -84,3 +84,11 @@ def test_presets_and_hash():
     assert stage_hash("a", {"x": 1, "y": 2}) == stage_hash("a", {"y": 2, "x": 1}) != stage_hash("b")
     with pytest.raises(ValueError):
         preset("huge")
+
+
+def test_markdown_columns_headline_first_at_most_six():
+    from bsp_lightning.study.report import _columns
+
+    gtad = [f"mAP@0.{k}" for k in range(50, 100, 5)] + ["average_mAP", "AR@1", "AR@100", "AUC"]
+    assert _columns("detection", gtad) == ["average_mAP", "mAP@0.50", "mAP@0.75", "mAP@0.95", "AR@100", "AUC"]
+    assert _columns("actionness", ["AP_per_video_mean", "AP"]) == ["AP", "AP_per_video_mean"]

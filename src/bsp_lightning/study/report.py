@@ -60,6 +60,23 @@ def ordering(means: dict[str, float]) -> tuple[bool | None, list[str]]:
     return held, lines
 
 
+#: Secondary columns of results.md, when a head reports them (every metric is in results.csv).
+SECONDARY = ("mAP@0.5", "mAP@0.50", "mAP@0.75", "mAP@0.95", "AR@100", "AUC", "R@1,IoU=0.3", "R@1,IoU=0.7",
+             "R@5,IoU=0.5", "mIoU", "AP_per_video_mean")
+MAX_COLUMNS = 6
+
+
+def _columns(task: str, metrics: list[str]) -> list[str]:
+    """The headline metric first, then the :data:`SECONDARY` ones reported, else the first few, at most 6."""
+    if len(metrics) <= MAX_COLUMNS:
+        primary = primary_metric(task, {m: 0 for m in metrics})
+        return [primary] + [m for m in metrics if m != primary] if primary else metrics
+    primary = primary_metric(task, {m: 0 for m in metrics})
+    chosen = [primary] + [m for m in SECONDARY if m in metrics and m != primary]
+    chosen += [m for m in metrics if m not in chosen]
+    return chosen[:MAX_COLUMNS]
+
+
 def write_csv(path: Path, records: Sequence[dict[str, Any]]) -> None:
     """``head,features,seed,metric,value`` rows (values as fractions), failed runs as ``status`` rows."""
     text = io.StringIO()
@@ -76,13 +93,13 @@ def write_csv(path: Path, records: Sequence[dict[str, Any]]) -> None:
 
 def write_markdown(path: Path, records: Sequence[dict[str, Any]], tasks: dict[str, str], feature_sets: Sequence[str],
                    preamble: Sequence[str]) -> str:
-    """Write ``results.md``; returns its text (printed by the command)."""
+    """Write ``results.md`` (at most 6 metric columns per head, headline first); returns its text."""
     summary = summarise(records)
     lines = list(preamble)
     for head in sorted({r["head"] for r in records}):
         lines += ["", f"## {head} ({tasks.get(head, '?')})", ""]
         per_fs = summary.get(head, {})
-        metrics = list(dict.fromkeys(m for fs in per_fs.values() for m in fs))
+        metrics = _columns(tasks.get(head, ""), list(dict.fromkeys(m for fs in per_fs.values() for m in fs)))
         if not metrics:
             errors = sorted({r["error"] for r in records if r["head"] == head and r["error"]})
             lines += ["every run failed: " + "; ".join(e.splitlines()[0][:200] for e in errors)]
