@@ -92,7 +92,8 @@ def pretrain(config: StudyConfig, root: Path, variant: str, kinetics: Path,
         extra += [f"--model.vanilla_checkpoint={teachers['vanilla']['checkpoint']}",
                   f"--model.bsp_checkpoint={teachers['bsp']['checkpoint']}"]
         teacher_hashes = [teachers["vanilla"]["hash"], teachers["bsp"]["hash"]]
-    digest = stage_hash("pretrain", variant, PRETRAIN_VARIANTS[variant], budget, config.kinetics, config.toy_seed, teacher_hashes)
+    digest = stage_hash("pretrain", variant, PRETRAIN_VARIANTS[variant], budget, config.kinetics, config.toy_seed,
+                        teacher_hashes)
     done = _fresh(folder, digest)
     if done is not None:
         return done

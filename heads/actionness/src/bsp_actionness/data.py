@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["ActionnessDataModule", "SegmentDataset", "collate_segments"]
 
 SPLIT_FILE = "split.json"
+MAPPING_RULES = {
+    "centre": "features of the snippet whose span contains the segment centre",
+    "interpolate": "linear interpolation between the snippets whose centres surround the segment centre",
+}
 
 
 class SegmentDataset(Dataset):
@@ -147,8 +151,7 @@ class ActionnessDataModule(FeatureDataModule):
             "segment_length": self.segment_length,
             "labels": "a segment is positive when it overlaps a step (strict overlap)",
             "mapping": self.mapping,
-            "mapping_rule": ("features of the snippet whose span contains the segment centre" if self.mapping == "centre"
-                             else "linear interpolation between the snippets whose centres surround the segment centre"),
+            "mapping_rule": MAPPING_RULES[self.mapping],
             "split": self.split_file or f"per-task seeded split, test_fraction {self.test_fraction}, seed {self.seed}",
             "standardize": self.standardize,
         }
