@@ -1,6 +1,7 @@
 """Query loading (the official sentence rule, TACoS, counted skips), the hold-out, items and batches."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -52,15 +53,15 @@ def test_tacos_loader(tmp_path):
 def test_datamodule_holdout_items_and_batches(example, tmp_path):
     dm = Tan2dDataModule(str(example["features"]), str(example["annotations"]), batch_size=3, num_sample_clips=32,
                          holdout_fraction=0.25, seed=1)
+    dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path))
     train_videos, val_videos = dm.holdout
     assert len(val_videos) == 2 and not set(train_videos) & set(val_videos)
     assert "door" in dm.data_info["vocabulary"] and "door." not in dm.data_info["vocabulary"]
     train, val, test = dm.dataset("train"), dm.dataset("val"), dm.dataset("test")
     assert {q.video_id for q in val.queries} == set(val_videos)
     assert len(train) + len(val) == 16 and len(test) == 8
-    saved = json.loads((dm.root_dir / "split.json").read_text())
+    saved = json.loads((tmp_path / "split.json").read_text())
     assert saved["val"] == val_videos and saved["seed"] == 1
-    (dm.root_dir / "split.json").unlink()
     item = train[0]
     assert item["features"].shape == (32, 16) and item["features"].dtype == torch.float32
     assert item["tokens"][-1] == "door" and item["tokens"][0] == "a"
@@ -83,9 +84,9 @@ def test_missing_features_and_empty_queries_are_counted(example, tmp_path):
     for name in ("charades_sta_train.txt", "Charades_v1_train.csv"):
         (ann / name).write_text((example["annotations"] / name).read_text())
     dm = Tan2dDataModule(str(example["features"]), str(ann), num_sample_clips=32)
-    dm.trainer = None
+    dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path / "run"))
     test = dm.build_dataset("test")
-    (dm.root_dir / "missing_features.txt").unlink(missing_ok=True)
+    assert (tmp_path / "run" / "missing_features.txt").read_text().split() == ["test", "nofeat"]
     assert len(test) == 8
     assert dm.skips == {"test/no_features": 1, "test/empty_query": 1}
 

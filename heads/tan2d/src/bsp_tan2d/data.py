@@ -14,7 +14,7 @@ Splits (``annotations`` is the folder of the official ``DATA_DIR`` layout; ``tra
 * ``charades``: ``charades_sta_{train,test}.txt`` with ``Charades_v1_{train,test}.csv`` next to them. Charades-STA
   has no validation split and the official code selects its epoch on the test split; here a seeded
   ``holdout_fraction`` (10%) of the training *videos* is held out as validation instead
-  (:func:`bsp_lightning.heads.holdout_split`), saved as ``<default_root_dir>/split.json``.
+  (:func:`bsp_lightning.heads.holdout_split`), saved as ``<default_root_dir>/split.json`` (when a trainer is attached).
 * ``anet_captions``: ``train.json``, ``val_1.json`` (validation), ``val_2.json`` (test) -- the official
   renames ``val_1 -> val.json`` and ``val_2 -> test.json``.
 * ``tacos``: ``train.json``, ``val.json``, ``test.json`` in the official TACoS format (``{video: {"num_frames",
@@ -283,6 +283,8 @@ class Tan2dDataModule(FeatureDataModule):
 
     def _save_holdout(self) -> None:
         train_videos, val_videos = self.holdout
+        if self.root_dir is None:  # no trainer, no run folder: nothing to save the split with
+            return
         path = self.root_dir / "split.json"
         write_split(path, {"train": train_videos, "val": val_videos}, fraction=self.holdout_fraction,
                     seed=self.seed, source=str(self.split_path("train")))
