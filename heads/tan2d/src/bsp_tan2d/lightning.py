@@ -96,7 +96,7 @@ class Tan2dModule(HeadModule):
         self.embedding: nn.Embedding | None = None
         self.vocab: Vocabulary | None = None
         if word_embedding == "glove":
-            pass  # read in setup() (or on first use), so a missing file is a plain error, not a config error
+            pass  # read in setup(): raised here, jsonargparse would bury a missing file under a config error
         elif word_embedding == "learned":
             words = ["<pad>", "<unk>"] + [w for w in self.data_info.get("vocabulary", []) if w not in ("<pad>", "<unk>")]
             self.vocab = Vocabulary(words, unk_index=1)
@@ -110,8 +110,8 @@ class Tan2dModule(HeadModule):
         :meth:`embed`.
 
         Raises:
-            GloveError: ``glove`` not given (the message says which file to get), missing or malformed.
-            ValueError: the vectors are not ``word_dim``-d.
+            GloveError: ``glove`` not given (the message says which file to get), missing or malformed (file and
+                line), or its vectors are not ``word_dim``-d.
         """
         h = self.hparams
         if self.vocab is not None:
