@@ -8,9 +8,10 @@ from pathlib import Path
 
 from bsp_lightning.heads import HeadSpec
 from bsp_lgi.data import LGIDataModule
+from bsp_lgi.example import make_example
 from bsp_lgi.lightning import LGIModule
 
-__all__ = ["HEAD", "LGIModule", "LGIDataModule"]
+__all__ = ["HEAD", "LGIModule", "LGIDataModule", "make_example"]
 
 HEAD = HeadSpec(
     name="lgi",
@@ -19,4 +20,5 @@ HEAD = HeadSpec(
     configs=Path(__file__).parent / "configs",
     task="grounding",
     description="LGI video grounding (Charades-STA, ActivityNet Captions): R@1 at IoU 0.3/0.5/0.7 and mIoU",
+    make_example=make_example,
 )
