@@ -29,6 +29,8 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from bsp_lightning.callbacks import RunSummary
+from bsp_lightning.features.store import FeatureStoreError
+from bsp_lightning.utils.errors import InputFileError
 from bsp_lightning.data.datamodule import BSPDataModule
 from bsp_lightning.module import BSPModule
 
@@ -288,7 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         build_cli(args)
-    except (ConfigNotFoundError, FileNotFoundError) as err:
+    except (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError) as err:
+        # bad input (a missing or malformed annotation, feature, GloVe or checkpoint file): one line, no traceback
         print(f"bsp-lightning: {err}", file=sys.stderr)
         return 2
     except SystemExit as exit_:  # --help and argument errors: an exit code, not an exception, in-process

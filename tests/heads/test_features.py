@@ -63,3 +63,10 @@ def test_not_a_feature_folder(tmp_path: Path) -> None:
         FeatureSet(tmp_path / "empty")
     with pytest.raises(FeatureStoreError, match="does not exist"):
         FeatureSet(tmp_path / "absent")
+
+
+def test_loaded_features_are_writable(tmp_path: Path) -> None:
+    x = FeatureSet(_folder(tmp_path / "a", 2, {"v1": 3})).load("v1")
+    assert x.flags.writeable
+    x[0, 0] = -1.0  # never reaches the file
+    assert FeatureSet(tmp_path / "a").load("v1")[0, 0] == 0.0

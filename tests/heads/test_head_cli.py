@@ -51,3 +51,18 @@ def test_ckpt_path_best_without_a_run_is_one_line(tmp_path: Path, capsys) -> Non
     assert main(["test", *args, "--ckpt_path", "best"]) == 2
     err = capsys.readouterr().err
     assert "last.ckpt: no checkpoint of a finished run" in err and "Traceback" not in err
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    args = example_head.make_example(tmp_path)
+    features = tmp_path / "features"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "manifest.json").write_text((features / "manifest.json").read_text().replace('"v_vid', '"x_vid'))
+    for override, expected in (
+        (f"--data.features={tmp_path / 'absent'}", "feature folder does not exist"),
+        (f"--data.features={other}", "no annotated train video has features"),
+    ):
+        assert main(["fit", *args, override, "--logger=none"]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

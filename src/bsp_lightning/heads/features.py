@@ -155,7 +155,8 @@ class FeatureSet:
                 raise FeatureStoreError(
                     f"{path}: shape {tuple(array.shape)} but the manifest says ({expected}, {dim})"
                 )
-            arrays.append(np.asarray(array, dtype=np.float32))
+            # a copy: callers (resampling, torch.from_numpy) may write, and the memory map is read-only
+            arrays.append(np.array(array, dtype=np.float32))
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=1)
 
     def resolve(self, annotation_id: str) -> str | None:
