@@ -14,6 +14,7 @@ import inspect
 import json
 import logging
 import shutil
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,7 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
     """Fit and test one head on one feature set with one seed; returns (and stores) the result record.
 
     The record: ``{"hash", "head", "task", "features", "seed", "status": "ok"|"failed", "metrics": {name: value},
-    "error"}``. A stored record with the same hash is returned without running.
+    "error", "seconds"}``. A stored record with the same hash is returned without running.
     """
     from bsp_lightning.lightning_cli import build_cli
 
@@ -119,6 +120,7 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
         fit_only.append(f"--trainer.max_epochs={config.head_epochs}")
     if config.head_max_time is not None:
         fit_only.append(f"--trainer.max_time={config.head_max_time}")
+    t0 = time.perf_counter()
     record: dict[str, Any] = {"hash": digest, "head": spec.name, "task": spec.task, "features": feature_set,
                               "seed": seed, "status": "ok", "metrics": {}, "error": None}
     try:
@@ -133,5 +135,6 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
         (folder / "error.txt").write_text(traceback.format_exc())
         logger.warning("%s on %s (seed %d) failed: %s; traceback in %s", spec.name, feature_set, seed,
                        record["error"], folder / "error.txt")
+    record["seconds"] = time.perf_counter() - t0
     atomic_write_json(folder / RESULT_FILE, record)
     return record

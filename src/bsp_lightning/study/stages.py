@@ -1,6 +1,6 @@
 """The stages before the heads: toy data, pre-training (equal budget), a random-init checkpoint, feature extraction.
 
-Each stage writes ``stage.json`` (its configuration hash and what it produced) into its folder last; a stage whose
+Each stage writes ``stage.json`` (its configuration hash, what it produced and the seconds it took) into its folder last; a stage whose
 ``stage.json`` holds the current hash is skipped, one with another hash is deleted and run again. A pre-training
 run killed midway resumes from its ``last.ckpt`` when its configuration is unchanged; extraction resumes per video
 on its own (``bsp-lightning extract``).
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,7 @@ def pretrain(config: StudyConfig, root: Path, variant: str, kinetics: Path,
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(started, {"hash": digest})
+    t0 = time.perf_counter()
     epochs = int(budget["max_epochs"])
     args = ["fit", "--config", "toy", f"--data.root={kinetics}", *extra,
             f"--trainer.default_root_dir={folder}", f"--trainer.max_epochs={epochs}", "--trainer.max_time=null",
@@ -118,7 +120,7 @@ def pretrain(config: StudyConfig, root: Path, variant: str, kinetics: Path,
         raise StudyError(f"pre-training {variant}: no {last} after fit")
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if k.startswith("val/")}
     record = {"hash": digest, "variant": variant, "checkpoint": str(last), "val_metrics": metrics,
-              "clips": epochs * int(budget["samples_per_epoch"])}
+              "clips": epochs * int(budget["samples_per_epoch"]), "seconds": time.perf_counter() - t0}
     atomic_write_json(folder / STAGE_FILE, record)
     return record
 
@@ -131,13 +133,15 @@ def random_init(config: StudyConfig, root: Path, kinetics: Path) -> dict[str, An
     if done is not None:
         return done
     folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
     cli = _build(["--config", _toy_config(), f"--data.root={kinetics}", "--model=BSPModule",
                   f"--trainer.default_root_dir={folder}", f"--seed_everything={config.toy_seed}", "--logger=none",
                   "--trainer.enable_progress_bar=false"], run=False)
     path = folder / "random_init.ckpt"
     cli.trainer.strategy.connect(cli.model)
     cli.trainer.save_checkpoint(path)
-    record = {"hash": digest, "variant": "random", "checkpoint": str(path), "val_metrics": {}, "clips": 0}
+    record = {"hash": digest, "variant": "random", "checkpoint": str(path), "val_metrics": {}, "clips": 0,
+              "seconds": time.perf_counter() - t0}
     atomic_write_json(folder / STAGE_FILE, record)
     return record
 
@@ -162,12 +166,13 @@ def extract_features(config: StudyConfig, root: Path, backbone: dict[str, Any], 
     done = _fresh(folder, digest)
     if done is not None:
         return done
+    t0 = time.perf_counter()
     code = bsp_main(["extract", "--checkpoint", backbone["checkpoint"], "--videos", str(untrimmed / "videos"),
                      "--out", str(folder), "--snippet-length", "8", "--stride", "8", "--short-side", "none",
                      "--crop", "none", "--batch-size", str(config.extract_batch_size), "--num-workers", "1",
                      "--accelerator", "cpu"])
     if code != 0:
         raise StudyError(f"bsp-lightning extract for {name} exited with {code} (output in {folder})")
-    record = {"hash": digest, "variant": name, "folder": str(folder)}
+    record = {"hash": digest, "variant": name, "folder": str(folder), "seconds": time.perf_counter() - t0}
     atomic_write_json(folder / STAGE_FILE, record)
     return record
