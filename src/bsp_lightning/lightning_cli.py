@@ -285,14 +285,36 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
         sys.argv = argv0
 
 
+_BAD_INPUT = (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError)
+
+
+def _bad_input_cause(err: BaseException) -> BaseException | None:
+    """The first bad-input error (:data:`_BAD_INPUT`) in the ``__cause__``/``__context__`` chain of ``err``."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, _BAD_INPUT):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``bsp-lightning fit|validate|test|predict``; ``argv`` includes the subcommand: ``["fit", "--config", "toy"]``."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         build_cli(args)
-    except (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError) as err:
+    except _BAD_INPUT as err:
         # bad input (a missing or malformed annotation, feature, GloVe or checkpoint file): one line, no traceback
         print(f"bsp-lightning: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        # jsonargparse wraps what a model's or DataModule's __init__ raises (e.g. LGI reading --model.glove) in a
+        # "Does not validate against any of the Union subtypes" ValueError: report the bad input underneath
+        cause = _bad_input_cause(err)
+        if cause is None:
+            raise
+        print(f"bsp-lightning: {cause}", file=sys.stderr)
         return 2
     except SystemExit as exit_:  # --help and argument errors: an exit code, not an exception, in-process
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)

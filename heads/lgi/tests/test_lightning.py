@@ -37,6 +37,15 @@ def test_fast_dev_run(grounding_data):
     assert len(split["val"]) == 2 and len(split["train"]) == 14
 
 
+def test_missing_glove_file_is_one_line_and_exit_2(grounding_data, capsys):
+    # LGIModule reads --model.glove in __init__, where jsonargparse wraps the error in its own ValueError
+    absent = grounding_data["root"] / "absent" / "glove.6B.300d.txt"
+    assert main(["fit", *_args(grounding_data, "--model.glove", str(absent))]) == 2
+    err = capsys.readouterr().err
+    assert f"{absent}: GloVe file not found" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_postprocess_seconds_unclipped_and_metric():
     module = LGIModule(feature_dim=6, data_info={"vocabulary": VOCAB, "num_segments": 12}, dim=16, word_dim=8,
                        att_hidden_dim=8, regression_hidden_dim=16, kernel_size=3, num_phrases=2, num_heads=2)
