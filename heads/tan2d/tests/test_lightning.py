@@ -32,6 +32,23 @@ def test_fast_dev_run_fit_then_test(tmp_path):
     assert not any("glove" in k or "embedding" in k for k in state["state_dict"])
 
 
+def test_packaged_toy_config_reads_the_toy_file_names(tmp_path, capsys):
+    # toy-untrimmed names its Charades-STA files toy_sta_{train,test}.txt: `--config tan2d_toy` reads them as it is
+    from bsp_lightning.heads.examples import write_grounding_example
+    from bsp_lightning.lightning_cli import main
+
+    paths = write_grounding_example(tmp_path)
+    for split in ("train", "test"):
+        (paths["annotations"] / f"charades_sta_{split}.txt").rename(paths["annotations"] / f"toy_sta_{split}.txt")
+    args = ["--config", "tan2d_toy", f"--data.features={paths['features']}", f"--data.annotations={paths['annotations']}",
+            "--data.holdout_fraction=0.25", f"--trainer.default_root_dir={tmp_path / 'run'}", "--logger=none"]
+    assert main(["fit", *args, "--trainer.fast_dev_run=true"]) == 0, capsys.readouterr().err
+    # a GloVe file given to the learned embedding is not silently ignored
+    assert main(["fit", *args, "--trainer.fast_dev_run=true", f"--model.glove={paths['glove']}"]) == 2
+    err = capsys.readouterr().err
+    assert "--model.word_embedding is 'learned'" in err and len(err.strip().splitlines()) == 1
+
+
 def test_glove_required_and_bad_glove_line(tmp_path):
     with pytest.raises(GloveError, match="glove.6B.300d.txt"):
         Tan2dModule(**SMALL).setup("fit")

@@ -20,6 +20,7 @@ def make_example(folder: Path) -> list[str]:
     with the example GloVe file (8-d)."""
     paths = write_grounding_example(folder)
     return ["--config", str(Path(__file__).parent / "configs" / "tan2d_toy.yaml"), f"--data.features={paths['features']}",
-            f"--data.annotations={paths['annotations']}", "--data.holdout_fraction=0.25",
+            f"--data.annotations={paths['annotations']}", "--data.train_file=charades_sta_train.txt",
+            "--data.test_file=charades_sta_test.txt", "--data.holdout_fraction=0.25",
             "--model.word_embedding=glove", f"--model.glove={paths['glove']}", "--model.word_dim=8",
             f"--trainer.default_root_dir={Path(folder) / 'run'}"]

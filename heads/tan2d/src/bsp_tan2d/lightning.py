@@ -111,9 +111,14 @@ class Tan2dModule(HeadModule):
 
         Raises:
             GloveError: ``glove`` not given (the message says which file to get), missing or malformed (file and
-                line), or its vectors are not ``word_dim``-d.
+                line), or its vectors are not ``word_dim``-d; or given with ``word_embedding="learned"``, which
+                would silently ignore it.
         """
         h = self.hparams
+        if h.word_embedding == "learned" and h.glove:
+            raise GloveError(h.glove, "given, but --model.word_embedding is 'learned', which would ignore it: add "
+                                      "--model.word_embedding glove (and --model.word_dim to the file's width, 300 for "
+                                      "glove.6B.300d), or drop --model.glove")
         if self.vocab is not None:
             return
         if not h.glove:
