@@ -51,6 +51,20 @@ def test_no_annotated_video_has_features_names_both_paths(tmp_path: Path) -> Non
     assert "'v_' prefix" in text
 
 
+def test_a_feature_file_of_the_wrong_width_is_named_when_the_dataset_is_built(tmp_path: Path) -> None:
+    # not mid-epoch, when a head (2D-TAN) first loads the video
+    from bsp_lightning.features.store import FeatureStoreError
+
+    folder = _features(tmp_path / "f", ["a", "b"])
+    np.save(folder / "b.npy", np.zeros((2, 3), np.float32))
+    dm = _Ids(str(folder), "ann.json")
+    with pytest.raises(FeatureStoreError, match=r"b\.npy: shape \(2, 3\) but the manifest says \(2, 4\)"):
+        dm.dataset("train")
+    (folder / "b.npy").write_bytes(b"")
+    with pytest.raises(FeatureStoreError, match=r"b\.npy: cannot read"):
+        _Ids(str(folder), "ann.json").dataset("train")
+
+
 def test_holdout_split_is_seeded_by_video_and_sorted() -> None:
     ids = [f"vid{i:02d}" for i in range(20)]
     train, val = holdout_split(reversed(ids), fraction=0.1, seed=3)

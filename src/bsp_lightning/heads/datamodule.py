@@ -104,6 +104,7 @@ class FeatureDataModule(pl.LightningDataModule):
 
         Raises:
             FeatureCoverageError: none of the annotated videos has features.
+            FeatureStoreError: a matched video's feature file is missing, unreadable or not the manifest's shape.
         """
         ids = list(dict.fromkeys(annotation_ids))
         found, missing = {}, []
@@ -120,6 +121,8 @@ class FeatureDataModule(pl.LightningDataModule):
                 f"{', '.join(self.features)} (e.g. {example_feature!r}); a 'v_' prefix mismatch is the usual cause "
                 "(ActivityNet ground truth has none, G-TAD/BSN feature files have it: both forms are tried)"
             )
+        # every matched file's header now (shape vs manifest): a bad file is one line before the first epoch
+        self.features_set.check_files(list(found.values()))
         if missing:
             self.missing_features[split] = missing
             self._write_missing()

@@ -67,6 +67,7 @@ class FeatureSet:
             {vid: e for vid, e in m["videos"].items() if e.get("status") in ("ok", "partial")} for m in self._manifests
         ]
         self._check_agreement()
+        self._checked: set[str] = set()
 
     def _check_agreement(self) -> None:
         problems: dict[str, str] = {}
@@ -146,18 +147,40 @@ class FeatureSet:
         """
         arrays = []
         for store, entries, dim in zip(self._stores, self._entries, self.dims):
-            path = store.feature_path(video_id)
-            if not path.is_file():
-                raise FeatureStoreError(f"{path}: no feature file for video {video_id!r}")
-            array = np.load(path, mmap_mode="r")
-            expected = entries[video_id].get("num_snippets")
-            if array.ndim != 2 or array.shape[1] != dim or (expected is not None and array.shape[0] != expected):
-                raise FeatureStoreError(
-                    f"{path}: shape {tuple(array.shape)} but the manifest says ({expected}, {dim})"
-                )
+            array = self._open(store, entries, dim, video_id)
             # a copy: callers (resampling, torch.from_numpy) may write, and the memory map is read-only
             arrays.append(np.array(array, dtype=np.float32))
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=1)
+
+    @staticmethod
+    def _open(store: FeatureStore, entries: dict[str, Any], dim: int, video_id: str) -> np.ndarray:
+        """The memory-mapped file of ``video_id`` in one folder, its shape checked against the manifest."""
+        path = store.feature_path(video_id)
+        if not path.is_file():
+            raise FeatureStoreError(f"{path}: no feature file for video {video_id!r}")
+        try:
+            array = np.load(path, mmap_mode="r")
+        except (OSError, ValueError, EOFError) as err:
+            raise FeatureStoreError(f"{path}: cannot read ({err or type(err).__name__})") from None
+        expected = entries[video_id].get("num_snippets")
+        if array.ndim != 2 or array.shape[1] != dim or (expected is not None and array.shape[0] != expected):
+            raise FeatureStoreError(f"{path}: shape {tuple(array.shape)} but the manifest says ({expected}, {dim})")
+        return array
+
+    def check_files(self, video_ids: Sequence[str]) -> None:
+        """Read the header of every feature file of ``video_ids`` (each once per :class:`FeatureSet`), so a
+        missing, unreadable or wrongly shaped file is found when the datasets are built, not mid-epoch.
+
+        Raises:
+            FeatureStoreError: the first bad file (named, with the manifest's shape), as :meth:`load` would.
+        """
+        for video_id in dict.fromkeys(video_ids):
+            if video_id in self._checked:
+                continue
+            self.entry(video_id)  # KeyError for a video without usable features
+            for store, entries, dim in zip(self._stores, self._entries, self.dims):
+                self._open(store, entries, dim, video_id)
+            self._checked.add(video_id)
 
     def resolve(self, annotation_id: str) -> str | None:
         """The feature id of an annotation's video id: itself, else with the ``v_`` prefix added or removed
