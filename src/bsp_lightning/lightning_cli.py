@@ -16,6 +16,7 @@ environment says ``WANDB_MODE=online``. Checkpoints go to ``<trainer.default_roo
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -131,6 +132,37 @@ def _rewrite_configs(args: list[str]) -> list[str]:
         i += 1
     if not seen and not any(a in ("-h", "--help") for a in out):
         out[1:1] = ["--config", resolve_config(DEFAULT_CONFIG)]
+    return out
+
+
+FEATURES_KEYS = ("--data.features", "--data.init_args.features")
+
+
+def _merge_repeated_features(args: list[str]) -> list[str]:
+    """``--data.features A --data.features B`` (either spelling, ``=`` or not) as one ``--data.features=[A, B]``.
+
+    jsonargparse keeps only the last value of a repeated option, which would silently train on one stream;
+    the heads document repeating it for two-stream features. A value that is itself a list is spliced in.
+    """
+    values, out, first = [], [], None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        key, sep, inline = arg.partition("=")
+        if key in FEATURES_KEYS and (sep or i + 1 < len(args)):
+            value = inline if sep else args[i + 1]
+            i += 1 if sep else 2
+            parsed = yaml.safe_load(value) if value.lstrip().startswith("[") else None
+            values += [str(v) for v in parsed] if isinstance(parsed, list) else [value]
+            if first is None:
+                first = len(out)
+                out.append(None)
+            continue
+        out.append(arg)
+        i += 1
+    if first is None or len(values) < 2:
+        return args
+    out[first] = "--data.features=" + json.dumps(values)
     return out
 
 
@@ -261,6 +293,7 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
     args = list(args)
     if run and args and not args[0].startswith("-"):
         args = _rewrite_configs(args)
+    args = _merge_repeated_features(args)
     argv0 = sys.argv
     # LightningCLI reads sys.argv, and DDP relaunches this command from it: it must hold the resolved args
     sys.argv = [argv0[0] if argv0 else "bsp-lightning", *args]

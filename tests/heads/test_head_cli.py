@@ -46,6 +46,16 @@ def test_fit_then_test_best_checkpoint_in_a_new_process_state(tmp_path: Path) ->
     assert [d["label"] for d in written["results"]["vid5"]][0] == "run"
 
 
+def test_repeated_data_features_is_two_stream(tmp_path: Path) -> None:
+    # jsonargparse keeps only the last of a repeated option: the CLI must not silently train on one stream
+    args = example_head.make_example(tmp_path)
+    second = [f"--data.features={tmp_path / 'features'}", "--logger=none"]
+    cli = build_cli([*args, *second], run=False)
+    assert cli.model.feature_dim == 16 and len(cli.datamodule.features) == 2
+    spaced = [*args[:2], "--data.features", str(tmp_path / "features"), *args[3:], *second]
+    assert build_cli(spaced, run=False).model.feature_dim == 16
+
+
 def test_ckpt_path_best_without_a_run_is_one_line(tmp_path: Path, capsys) -> None:
     args = example_head.make_example(tmp_path)
     assert main(["test", *args, "--ckpt_path", "best"]) == 2
