@@ -228,16 +228,24 @@ class BSPLightningCLI(LightningCLI):
 def resolve_checkpoint(which: str, root: str | os.PathLike) -> str:
     """``--ckpt_path best|last`` of a finished run, for ``validate``/``test``/``predict`` in a new process.
 
-    Lightning resolves ``best`` only inside the process that ran ``fit``; here ``last`` is
-    ``<root>/checkpoints/last.ckpt`` and ``best`` the ``best_model_path`` that the run's ``ModelCheckpoint``
-    recorded in that file (the lowest ``val/loss`` for the heads).
+    Lightning resolves ``best`` only inside the process that ran ``fit``; here ``last`` is the newest of
+    ``<root>/checkpoints/last.ckpt`` and ``last-v<N>.ckpt`` (a second ``fit`` in the same folder writes
+    ``last-v1.ckpt``; Lightning's own ``--ckpt_path last`` also takes the newest) and ``best`` the
+    ``best_model_path`` that the run's ``ModelCheckpoint`` recorded in that file (the lowest ``val/loss`` for
+    the heads).
 
     Raises:
         FileNotFoundError: no ``last.ckpt`` under ``root``, or the recorded best checkpoint is gone.
     """
+    import re
+
     import torch
 
-    last = Path(root) / "checkpoints" / "last.ckpt"
+    folder = Path(root) / "checkpoints"
+    last = folder / "last.ckpt"
+    versions = [p for p in folder.glob("last*.ckpt") if re.fullmatch(r"last(-v\d+)?\.ckpt", p.name) and p.is_file()]
+    if versions:
+        last = max(versions, key=lambda p: p.stat().st_mtime_ns)
     if not last.is_file():
         raise FileNotFoundError(f"{last}: no checkpoint of a finished run for --ckpt_path {which} "
                                 "(pass --trainer.default_root_dir of the fit run, or a checkpoint path)")

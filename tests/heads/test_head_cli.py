@@ -56,6 +56,23 @@ def test_repeated_data_features_is_two_stream(tmp_path: Path) -> None:
     assert build_cli(spaced, run=False).model.feature_dim == 16
 
 
+def test_ckpt_path_best_and_last_follow_the_newest_fit_in_the_same_folder(tmp_path: Path) -> None:
+    # a second fit in the same default_root_dir writes last-v1.ckpt: best/last must not be the first run's
+    args = example_head.make_example(tmp_path)
+    assert main(["fit", *args, "--logger=none"]) == 0
+    first_best = resolve_checkpoint("best", tmp_path / "run")
+    assert main(["fit", *args, "--logger=none", "--trainer.max_epochs=1"]) == 0
+    folder = tmp_path / "run" / "checkpoints"
+    assert (folder / "last-v1.ckpt").is_file()
+    assert resolve_checkpoint("last", tmp_path / "run") == str(folder / "last-v1.ckpt")
+    epochs = {name: torch.load(folder / name, map_location="cpu", weights_only=False)["epoch"]
+              for name in ("last.ckpt", "last-v1.ckpt")}
+    assert epochs == {"last.ckpt": 2, "last-v1.ckpt": 0}
+    second_best = resolve_checkpoint("best", tmp_path / "run")
+    assert second_best != first_best
+    assert torch.load(second_best, map_location="cpu", weights_only=False)["epoch"] == 0
+
+
 def test_ckpt_path_best_without_a_run_is_one_line(tmp_path: Path, capsys) -> None:
     args = example_head.make_example(tmp_path)
     assert main(["test", *args, "--ckpt_path", "best"]) == 2
