@@ -77,3 +77,29 @@ def test_evaluate_proposals_command(tmp_path, capsys):
     assert "AR@100" in capsys.readouterr().out
     assert main(["proposals", "--ground-truth", str(tmp_path / "gt.json"), "--predictions",
                  str(tmp_path / "missing.json")]) == 2
+
+
+def test_evaluate_proposals_empty_file_and_id_mismatch(tmp_path, capsys):
+    # an empty file scores 0 with a warning (as every other evaluate command); ids that miss the subset name the
+    # files and the 'v_' hint, not the bare "no ground-truth video has proposals"
+    from bsp_lightning.evaluation.cli import main
+
+    gt = {"version": "VERSION 1.3", "database": {
+        "a": {"subset": "validation", "duration": 40.0, "annotations": [{"segment": [0, 10], "label": "x"}]}}}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    args = ["proposals", "--ground-truth", str(tmp_path / "gt.json"), "--predictions", str(tmp_path / "p.json")]
+    (tmp_path / "p.json").write_text(json.dumps({"results": {}}))
+    out = tmp_path / "out.json"
+    assert main([*args, "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["AR@100"] == 0.0 and json.loads(out.read_text())["AUC"] == 0.0
+    assert "p.json: no proposal in the file" in capsys.readouterr().err
+    (tmp_path / "p.json").write_text(json.dumps({"results": {"v_a": [{"segment": [0, 10], "score": 0.9}]}}))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "p.json" in err and "gt.json" in err and "'v_' prefix" in err and len(err.strip().splitlines()) == 1
+
+
+def test_usage_lists_proposals():
+    from bsp_lightning.evaluation.cli import build_parser
+
+    assert "proposals}" in build_parser().format_usage()

@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "evaluation codes; CrossTask actionness AP by the protocol the paper describes (there is no "
                     "official code), with this project's choices: 0.2 s segments, overlap labelling, pooled AP.",
     )
-    sub = parser.add_subparsers(dest="benchmark", required=True, metavar="{activitynet,grounding,actionness}")
+    sub = parser.add_subparsers(dest="benchmark", required=True, metavar="{activitynet,grounding,actionness,proposals}")
 
     anet = sub.add_parser(
         "activitynet", help="ActivityNet-1.3 detection mAP (official Evaluation/eval_detection.py)",

@@ -177,12 +177,29 @@ def evaluate_proposals(ground_truth, predictions, subset: str = "validation",
     gt = load_activitynet(ground_truth, subset=subset)
     if not gt.segments:
         raise EvaluationInputError(f"no ground-truth segment in subset {subset!r}", ground_truth)
+    from bsp_lightning.evaluation.cli import _warn
+
     props = read_proposals(predictions)
-    result = average_recall_vs_proposals([s.video_id for s in gt.segments],
-                                         [(s.start, s.end) for s in gt.segments], props, max_avg_nr_proposals)
-    summary = result.summary()
-    out = {**summary, "average_recall": [float(v) for v in result.average_recall],
-           "proposals_per_video": [float(v) for v in result.proposals_per_video]}
+    gt_videos = {s.video_id for s in gt.segments}
+    if not any(len(p) for p in props.values()):
+        # the official script divides by the proposal count: report the 0 of a model that proposed nothing
+        _warn(f"{predictions}: no proposal in the file: every AR and the AUC are reported as 0")
+        summary = {**{f"AR@{an}": 0.0 for an in REPORTED_AN}, "AUC": 0.0}
+        out = {**summary, "average_recall": [], "proposals_per_video": []}
+    else:
+        if not any(len(props.get(v, ())) for v in gt_videos):
+            near = sum((v[2:] if v.startswith("v_") else "v_" + v) in gt_videos for v in props)
+            hint = " (some match after adding/removing the 'v_' prefix: check the ids)" if near else ""
+            raise EvaluationInputError(f"no video of the {subset!r} subset of {ground_truth} has a proposal{hint}",
+                                       predictions)
+        try:
+            result = average_recall_vs_proposals([s.video_id for s in gt.segments],
+                                                 [(s.start, s.end) for s in gt.segments], props, max_avg_nr_proposals)
+        except EvaluationInputError as err:
+            raise EvaluationInputError(str(err), predictions) from None
+        summary = result.summary()
+        out = {**summary, "average_recall": [float(v) for v in result.average_recall],
+               "proposals_per_video": [float(v) for v in result.proposals_per_video]}
     names = list(summary)
     cells = [f"{100 * summary[n]:.2f}" for n in names]
     widths = [max(len(n), len(c)) for n, c in zip(names, cells)]
