@@ -43,6 +43,10 @@ class ConfigNotFoundError(FileNotFoundError):
     """``--config`` names neither a file nor a packaged config."""
 
 
+class MissingCheckpointError(ValueError):
+    """``validate``/``test``/``predict`` without ``--ckpt_path``: it would run an untrained model."""
+
+
 def core_configs() -> dict[str, Path]:
     """Names and paths of the configs shipped in ``bsp_lightning/configs``."""
     folder = resources.files("bsp_lightning") / "configs"
@@ -215,6 +219,13 @@ class BSPLightningCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         if self.subcommand in ("validate", "test", "predict"):
             config = self.config[self.subcommand]
+            if not config.get("ckpt_path"):
+                # a new process holds a freshly initialised model: its numbers (and predictions/<stage>.json, which
+                # would replace the trained run's) mean nothing
+                raise MissingCheckpointError(
+                    f"{self.subcommand} needs --ckpt_path: best or last (of the fit run in "
+                    f"{config.trainer.default_root_dir or '.'}) or a .ckpt path; without one it would "
+                    f"{self.subcommand} an untrained model")
             if config.get("ckpt_path") in ("best", "last"):
                 config.ckpt_path = resolve_checkpoint(config.ckpt_path, config.trainer.default_root_dir or ".")
 
@@ -326,7 +337,7 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
         sys.argv = argv0
 
 
-_BAD_INPUT = (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError)
+_BAD_INPUT = (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError, MissingCheckpointError)
 
 
 def _bad_input_cause(err: BaseException) -> BaseException | None:

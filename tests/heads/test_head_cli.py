@@ -80,6 +80,20 @@ def test_ckpt_path_best_without_a_run_is_one_line(tmp_path: Path, capsys) -> Non
     assert "last.ckpt: no checkpoint of a finished run" in err and "Traceback" not in err
 
 
+def test_test_without_ckpt_path_is_one_line_and_keeps_the_predictions(tmp_path: Path, capsys) -> None:
+    # a new process would test a freshly initialised model and replace the trained run's predictions/test.json
+    args = example_head.make_example(tmp_path)
+    assert main(["fit", *args, "--logger=none"]) == 0
+    assert main(["test", *args, "--logger=none", "--ckpt_path=best"]) == 0
+    written = (tmp_path / "run" / "predictions" / "test.json").read_text()
+    capsys.readouterr()
+    for stage in ("test", "validate", "predict"):
+        assert main([stage, *args, "--logger=none"]) == 2
+        err = capsys.readouterr().err
+        assert f"{stage} needs --ckpt_path" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "run" / "predictions" / "test.json").read_text() == written
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     args = example_head.make_example(tmp_path)
     features = tmp_path / "features"
