@@ -209,6 +209,12 @@ def test_bad_inputs_are_clear_errors(setup, tmp_path, capsys):
     assert main(["--checkpoint", str(tmp_path / "junk.pth"), "--videos", str(setup["videos"]),
                  "--out", str(tmp_path / "o")]) == 2
     assert "neither a BSPModule" in capsys.readouterr().err
+    # an annotation file given by mistake: one line, not torch's multi-paragraph unpickling message
+    (tmp_path / "anet.json").write_text('{"version": "VERSION 1.3", "database": {}}\n')
+    assert main(["--checkpoint", str(tmp_path / "anet.json"), "--videos", str(setup["videos"]),
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "anet.json: neither a BSPModule" in err and "not a PyTorch file" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(ExtractionError, match="no video files"):
         list_videos(tmp_path)
     (tmp_path / "list.bin").write_bytes(b"\xff\xfe\x82")

@@ -47,13 +47,24 @@ def load_feature_stream(
     path = Path(checkpoint).expanduser()
     if not path.is_file():
         raise ExtractionError(f"{path}: checkpoint not found (nothing is downloaded; give a local path)")
+    if path.suffix != ".safetensors":
+        with path.open("rb") as f:
+            magic = f.read(4)
+        # torch.save writes a zip archive (or, before PyTorch 1.6, a pickle, whose first byte is 0x80)
+        if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
+            raise ExtractionError(f"{path}: neither a BSPModule (.ckpt) nor an official TSM checkpoint: not a "
+                                  "PyTorch file at all (neither a zip archive nor a pickle)")
     kind = kind or checkpoint_kind(path)
     try:
         stream, kind = load_backbone(path, snippet_length)
     except Exception as err:  # noqa: BLE001 - any loading failure is a bad checkpoint, named as such
         what = "cannot load as a BSPModule checkpoint" if kind == "bsp" else (
             "neither a BSPModule (.ckpt) nor an official TSM checkpoint")
-        raise ExtractionError(f"{path}: {what} ({type(err).__name__}: {err})") from None
+        # one line: torch's and Lightning's messages run over several lines and paragraphs
+        detail = " ".join(str(err).split())
+        if len(detail) > 300:
+            detail = detail[:300] + " ..."
+        raise ExtractionError(f"{path}: {what} ({type(err).__name__}: {detail})") from None
     return stream, kind
 
 
