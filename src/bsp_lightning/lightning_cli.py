@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import yaml
@@ -193,6 +194,30 @@ def make_logger(kind: str, save_dir: str) -> Any:
     raise ValueError(f"--logger must be one of {LOGGERS}, got {kind!r}")
 
 
+_CLASS_PROBLEM = re.compile(r"Problem with given class_path '([\w.]+)':\s*\n((?:\s{6,}.*\n?)+)")
+
+
+class ConciseArgumentParser(LightningArgumentParser):
+    """jsonargparse's error for a bad ``--model.*``/``--data.*`` option of a class chosen by ``class_path`` is a
+    union-validation report of a dozen lines (after 60 lines of usage) whose one useful line is near its end:
+    that line, with the option's key and class, is printed instead."""
+
+    def error(self, message: str, ex: Exception | None = None):  # noqa: D102
+        match = _CLASS_PROBLEM.search(message or "")
+        key = re.match(r'Parser key "([\w.]+)"', message or "")
+        if match is None or key is None:
+            return super().error(message, ex)
+        cls = match.group(1).rsplit(".", 1)[-1]
+        problem = " ".join(match.group(2).split())
+        required = re.fullmatch(r"the following arguments are required: (.*)", problem)
+        if required:
+            names = ", ".join(f"--{key.group(1)}.{name.strip()}" for name in required.group(1).split(","))
+            problem = f"required: {names}"
+        sys.stderr.write(f"bsp-lightning: --{key.group(1)} ({cls}): {problem} "
+                         f"(options: --{key.group(1)}.help {cls})\n")
+        self.exit(2)
+
+
 class BSPLightningCLI(LightningCLI):
     """LightningCLI in subclass mode for the model, with the data-to-model links and run defaults."""
 
@@ -323,6 +348,7 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
             return HeadLightningCLI(
                 HeadModule, FeatureDataModule, subclass_mode_model=True, subclass_mode_data=True, args=None, run=run,
                 save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
+                parser_class=ConciseArgumentParser,
             )
         return BSPLightningCLI(
             BSPModule,
@@ -332,6 +358,7 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
             run=run,
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
+            parser_class=ConciseArgumentParser,
         )
     finally:
         sys.argv = argv0
@@ -364,6 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # jsonargparse wraps what a model's or DataModule's __init__ raises (e.g. LGI reading --model.glove) in a
         # "Does not validate against any of the Union subtypes" ValueError: report the bad input underneath
         cause = _bad_input_cause(err)
+        if cause is None and str(err).startswith("Does not validate against any of the Union subtypes") and \
+                isinstance(err.__cause__, ValueError):
+            # a model's or DataModule's __init__ rejected a value (``--model.arch 3``): its own message, one line
+            cause = " ".join(str(err.__cause__).split())
         if cause is None:
             raise
         print(f"bsp-lightning: {cause}", file=sys.stderr)

@@ -94,6 +94,20 @@ def test_test_without_ckpt_path_is_one_line_and_keeps_the_predictions(tmp_path: 
     assert (tmp_path / "run" / "predictions" / "test.json").read_text() == written
 
 
+def test_missing_or_unknown_class_options_are_one_line(tmp_path: Path, capsys) -> None:
+    # jsonargparse's own report is ~70 lines (usage, then a union-validation dump) with the cause near the end
+    args = example_head.make_example(tmp_path)
+    without_annotations = [a for a in args if not a.startswith("--data.annotations")]
+    for argv, expected in (
+        ([*without_annotations, "--logger=none"], "required: --data.annotations"),
+        ([*args, "--logger=none", "--model.lrr=0.1"], "Option 'lrr' is not accepted"),
+    ):
+        assert main(["fit", *argv]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and ("ExampleHead" in err or "ExampleDataModule" in err)
+        assert len(err.strip().splitlines()) == 1, err
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     args = example_head.make_example(tmp_path)
     features = tmp_path / "features"

@@ -47,6 +47,10 @@ def test_packaged_toy_config_reads_the_toy_file_names(tmp_path, capsys):
     assert main(["fit", *args, "--trainer.fast_dev_run=true", f"--model.glove={paths['glove']}"]) == 2
     err = capsys.readouterr().err
     assert "--model.word_embedding is 'learned'" in err and len(err.strip().splitlines()) == 1
+    # a value the module's __init__ rejects: its message, one line, not jsonargparse's wrapped traceback
+    assert main(["fit", *args, "--model.word_embedding=bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "word_embedding must be 'glove' or 'learned'" in err and len(err.strip().splitlines()) == 1
 
 
 def test_glove_required_and_bad_glove_line(tmp_path):
