@@ -32,3 +32,11 @@ def test_console_script_is_installed():
         [sys.executable, "-m", "bsp_lightning.cli", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().startswith("bsp-lightning ")
+
+
+def test_output_piped_into_head_ends_without_a_traceback():
+    import subprocess
+
+    proc = subprocess.run("bsp-lightning configs | head -n 1", shell=True, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.stdout.count("\n") == 1 and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -7,6 +7,7 @@ argparse program in the module that owns the concept, imported lazily so ``--hel
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -66,7 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"bsp-lightning: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    return _load(COMMANDS[command][0])(rest) or 0
+    try:
+        return _load(COMMANDS[command][0])(rest) or 0
+    except BrokenPipeError:
+        # `bsp-lightning configs | head`: the reader is gone; stop quietly (Python's documented recipe)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

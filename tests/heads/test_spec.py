@@ -60,3 +60,9 @@ def test_configs_command_lists_core_and_head_configs(monkeypatch, capsys) -> Non
     assert lines["example_toy"].split()[1] == "example"
     assert "linear video classifier" in lines["example_toy"]
     assert is_head_config(example_head.CONFIGS / "example_toy.yaml")
+
+
+def test_config_description_drops_a_colon_that_introduces_more_lines(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("# BSP on Kinetics, following TSM's recipe:\n# 8 frames at 224 px\nmodel: {}\n")
+    assert spec_module.config_description(path) == "BSP on Kinetics, following TSM's recipe"

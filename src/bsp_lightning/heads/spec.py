@@ -136,14 +136,15 @@ def head_configs(heads: dict[str, HeadSpec] | None = None) -> dict[str, Path]:
 
 
 def config_description(path: str | Path) -> str:
-    """The one-line description of a YAML config: its first ``#`` comment line, else ``""``."""
+    """The one-line description of a YAML config: its first ``#`` comment line (without a trailing ``:`` that
+    introduces the next lines), else ``""``."""
     try:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 stripped = line.strip()
                 if not stripped:
                     continue
-                return stripped.lstrip("#").strip() if stripped.startswith("#") else ""
+                return stripped.lstrip("#").strip().rstrip(":").rstrip() if stripped.startswith("#") else ""
     except OSError:
         return ""
     return ""
