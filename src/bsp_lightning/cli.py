@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("bsp_lightning.annotations.cli:main", "inspect benchmark annotation files"),
     "viz": ("bsp_lightning.viz:main", "draw the paper's figures (PNG)"),
     "study": ("bsp_lightning.study:main", "the paper's comparison in miniature on the toy data (results.md/.png)"),
-    "configs": ("bsp_lightning.lightning_cli:configs_main", "list the packaged configs (core and installed heads)"),
+    "configs": ("bsp_lightning.config_files:configs_main", "list the packaged configs (core and installed heads)"),
 }
 
 

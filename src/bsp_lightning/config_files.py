@@ -1,0 +1,205 @@
+"""Packaged configs: where they are, how a ``--config`` value resolves, and ``bsp-lightning configs``.
+
+The core ships ``toy``, ``kinetics400_tsm_r18`` and ``kinetics400_tsm_r50`` in ``bsp_lightning/configs``; every
+installed head ships its own (found through :func:`bsp_lightning.heads.head_configs`). A config whose model or data
+is a head's class runs through :class:`bsp_lightning.lightning_cli.HeadLightningCLI`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "ConfigNotFoundError",
+    "configs_main",
+    "core_configs",
+    "is_head_config",
+    "merge_repeated_features",
+    "packaged_configs",
+    "resolve_config",
+    "rewrite_configs",
+    "uses_head",
+]
+
+DEFAULT_CONFIG = "toy"
+
+
+class ConfigNotFoundError(FileNotFoundError):
+    """``--config`` names neither a file nor a packaged config."""
+
+
+def core_configs() -> dict[str, Path]:
+    """Names and paths of the configs shipped in ``bsp_lightning/configs``."""
+    folder = resources.files("bsp_lightning") / "configs"
+    return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+def packaged_configs() -> dict[str, Path]:
+    """Names and paths of every packaged config: the core's and those of the installed heads.
+
+    Raises:
+        ValueError: a head ships a config whose name the core (or another head) already uses.
+    """
+    from bsp_lightning.heads import head_configs
+
+    configs = core_configs()
+    for name, path in head_configs().items():
+        if name in configs:
+            raise ValueError(f"a head ships config {name!r}, which is a core config name")
+        configs[name] = path
+    return configs
+
+
+def is_head_config(path: str | os.PathLike) -> bool:
+    """True when a config file selects a head: its ``model`` or ``data`` ``class_path`` is a
+    :class:`~bsp_lightning.heads.HeadModule` / :class:`~bsp_lightning.heads.FeatureDataModule` subclass, or it is
+    one of the configs an installed head ships."""
+    from bsp_lightning.heads import head_configs
+
+    path = Path(path)
+    if path.resolve() in {p.resolve() for p in head_configs().values()}:
+        return True
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    for key, base in (("model", "HeadModule"), ("data", "FeatureDataModule")):
+        section = config.get(key) if isinstance(config, dict) else None
+        class_path = section.get("class_path") if isinstance(section, dict) else None
+        if isinstance(class_path, str) and _is_subclass(class_path, base):
+            return True
+    return False
+
+
+def _is_subclass(class_path: str, base: str) -> bool:
+    from bsp_lightning import heads
+
+    module_name, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(cls, type) and issubclass(cls, getattr(heads, base))
+
+
+def resolve_config(value: str) -> str:
+    """A config path as given when it exists, else the packaged config of that name.
+
+    Raises:
+        ConfigNotFoundError: neither a file nor a packaged name.
+    """
+    if Path(value).is_file():
+        return value
+    configs = packaged_configs()
+    name = Path(value).stem if value.endswith((".yaml", ".yml")) and not Path(value).parent.parts else value
+    if name in configs:
+        return str(configs[name])
+    raise ConfigNotFoundError(f"{value}: no such config file, and not a packaged config ({', '.join(sorted(configs))})")
+
+
+def rewrite_configs(args: list[str]) -> list[str]:
+    """Resolve packaged config names (each of a repeated ``--config``); add the default config when none is given."""
+    out, seen = [], False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--config" and i + 1 < len(args):
+            out += [arg, resolve_config(args[i + 1])]
+            seen, i = True, i + 2
+            continue
+        if arg.startswith("--config="):
+            out.append("--config=" + resolve_config(arg.split("=", 1)[1]))
+            seen = True
+        else:
+            out.append(arg)
+        i += 1
+    if not seen and not any(a in ("-h", "--help") for a in out):
+        out[1:1] = ["--config", resolve_config(DEFAULT_CONFIG)]
+    return out
+
+
+FEATURES_KEYS = ("--data.features", "--data.init_args.features")
+
+
+def merge_repeated_features(args: list[str]) -> list[str]:
+    """``--data.features A --data.features B`` (either spelling, ``=`` or not) as one ``--data.features=[A, B]``.
+
+    jsonargparse keeps only the last value of a repeated option, which would silently train on one stream;
+    the heads document repeating it for two-stream features. A value that is itself a list is spliced in.
+    """
+    values, out, first = [], [], None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        key, sep, inline = arg.partition("=")
+        if key in FEATURES_KEYS and (sep or i + 1 < len(args)):
+            value = inline if sep else args[i + 1]
+            i += 1 if sep else 2
+            parsed = yaml.safe_load(value) if value.lstrip().startswith("[") else None
+            values += [str(v) for v in parsed] if isinstance(parsed, list) else [value]
+            if first is None:
+                first = len(out)
+                out.append(None)
+            continue
+        out.append(arg)
+        i += 1
+    if first is None or len(values) < 2:
+        return args
+    out[first] = "--data.features=" + json.dumps(values)
+    return out
+
+
+def uses_head(args: Sequence[str]) -> bool:
+    """A head run: some ``--config`` selects a head (see :func:`is_head_config`)."""
+    for i, arg in enumerate(args):
+        value = args[i + 1] if arg == "--config" and i + 1 < len(args) else (
+            arg.split("=", 1)[1] if arg.startswith("--config=") else None)
+        if value is not None and Path(value).is_file() and is_head_config(value):
+            return True
+    return False
+
+
+def configs_main(argv: Sequence[str] | None = None) -> int:
+    """``bsp-lightning configs``: every packaged config (core and installed heads) with its one-line description."""
+    import argparse
+
+    from bsp_lightning.heads import available_heads, config_description, describe, head_errors
+    from bsp_lightning.utils.cli import HelpFormatter
+
+    parser = argparse.ArgumentParser(
+        prog="bsp-lightning configs", formatter_class=HelpFormatter,
+        description="List the packaged configs of the core and of every installed head; use one with "
+                    "`bsp-lightning fit --config NAME` (repeat --config to compose a data YAML with a model YAML).",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of the table")
+    args = parser.parse_args(list(argv or []))
+    heads = available_heads()
+    owner = {name: "core" for name in core_configs()}
+    for head, spec in heads.items():
+        owner.update({name: head for name in spec.config_files()})
+    configs = packaged_configs()
+    if args.json:
+        print(json.dumps({
+            "configs": {n: {"owner": owner.get(n, "?"), "path": str(p), "description": config_description(p)}
+                        for n, p in sorted(configs.items())},
+            "heads": {n: describe(s) for n, s in heads.items()},
+            "broken_heads": head_errors(),
+        }, indent=2))
+        return 0
+    width = max(len(n) for n in configs)
+    owner_width = max(len(o) for o in owner.values())
+    for name in sorted(configs, key=lambda n: (owner.get(n) != "core", owner.get(n, ""), n)):
+        print(f"{name:<{width}}  {owner.get(name, '?'):<{owner_width}}  {config_description(configs[name])}")
+    if not heads:
+        print("\n(no head installed: `python -m pip install -e heads/<name>` adds its configs)")
+    for name, error in head_errors().items():
+        print(f"\nwarning: head {name!r} failed to load: {error}")
+    return 0
