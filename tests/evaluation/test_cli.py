@@ -182,14 +182,28 @@ def test_grounding_conventions(tmp_path, capsys):
         ("[{\"video\": ", "malformed JSON"),
         ({"video": "x"}, "JSON list"),
         ([{"video": "x", "duration": 3, "query": "q", "gt": [0, 1]}], "'predictions'"),
-        ([{"video": "x", "duration": 3, "query": "q", "gt": [2, 1], "predictions": [[0, 1]]}], "start 2.0 > end 1.0"),
-        ([{"video": "x", "duration": 3, "query": "q", "gt": [0, 1], "predictions": [[1, 0.5]]}], "prediction 0"),
+        ([{"video": "x", "duration": 3, "query": "q", "gt": [0, 1], "predictions": [[0, "a"]]}], "prediction 0"),
         ([{"video": "x", "duration": float("nan"), "query": "q", "gt": [0, 1], "predictions": []}], "NaN"),
     ],
 )
 def test_grounding_bad_input(tmp_path, capsys, content, needle):
     bad = _write(tmp_path / "bad.json", content)
     _error(capsys, ["grounding", "--predictions", str(bad)], str(bad), needle)
+
+
+def test_reversed_moments_are_kept_and_score_iou_0_as_in_lgi(tmp_path, capsys):
+    # LGI regresses boundaries without clipping or reordering; its loader keeps ground truth with start > end
+    entries = [{"video": "x", "duration": 9, "query": "q", "gt": [2, 8], "predictions": [[4.054, 4.046]]},
+               {"video": "y", "duration": 9, "query": "q", "gt": [3, 1], "predictions": [[1, 3]]},
+               {"video": "z", "duration": 9, "query": "q", "gt": [0, 4], "predictions": [[0, 2]]}]
+    path = _write(tmp_path / "g.json", entries)
+    out_json = tmp_path / "o.json"
+    code, _, err = _run(capsys, ["grounding", "--predictions", str(path), "--json", str(out_json)])
+    assert code == 0 and "1 predicted moment(s) with start > end" in err and "1 ground truth" in err
+    numbers = json.loads(out_json.read_text())
+    # x: reversed prediction, IoU 0; y: reversed gt [3, 1] vs [1, 3]: inter max(0, 1 - 3) = 0; z: 2 / 4
+    assert numbers["mIoU"] == pytest.approx(0.5 / 3)
+    assert numbers["R@1,IoU=0.3"] == pytest.approx(1 / 3)
 
 
 def test_grounding_query_without_predictions_is_a_counted_miss(tmp_path, capsys):

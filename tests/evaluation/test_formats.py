@@ -106,8 +106,8 @@ def test_grounding_round_trip(tmp_path):
     ("record", "needle"),
     [
         ({"video": "x", "duration": 3, "query": "q", "gt": [0, 1]}, "'predictions'"),
-        ({"video": "x", "duration": 3, "query": "q", "gt": [2, 1], "predictions": []}, "start 2.0 > end 1.0"),
-        ({"video": "x", "duration": 3, "query": "q", "gt": [0, 1], "predictions": [[1, 0.5]]}, "prediction 0"),
+        ({"video": "x", "duration": 3, "query": "q", "gt": [2], "predictions": []}, "gt: segment must be a"),
+        ({"video": "x", "duration": 3, "query": "q", "gt": [0, 1], "predictions": [[1, None]]}, "prediction 0"),
         ({"video": "x", "duration": 3, "query": "q", "gt": [0, 1], "predictions": [0, 1]}, "shape (K, 2)"),
         ({"video": "x", "duration": float("inf"), "query": "q", "gt": [0, 1], "predictions": []}, "infinite"),
     ],
@@ -118,10 +118,16 @@ def test_write_grounding_refuses_bad_records(tmp_path, record, needle):
     assert needle in str(info.value) and not (tmp_path / "g.json").exists()
 
 
+def test_reversed_moments_round_trip_as_lgi_writes_them(tmp_path):
+    # LGI neither clips nor reorders its regressed boundaries, and its loader keeps gt with start > end
+    record = {"video": "x", "duration": 9, "query": "q", "gt": [3.0, 1.0], "predictions": [[4.054, 4.046], [0, 2]]}
+    assert read_grounding(write_grounding(tmp_path / "g.json", [record])) == [record]
+
+
 def test_read_grounding_errors_name_the_file(tmp_path):
     path = tmp_path / "g.json"
-    path.write_text(json.dumps([{"video": "x", "duration": 3, "query": "q", "gt": [0, 1], "predictions": [[2, 1]]}]))
-    with pytest.raises(EvaluationInputError, match=r"g.json: entry 0 \(video 'x'\) prediction 0: segment start"):
+    path.write_text(json.dumps([{"video": "x", "duration": 3, "query": "q", "gt": [0, 1], "predictions": [[2]]}]))
+    with pytest.raises(EvaluationInputError, match=r"g.json: entry 0 \(video 'x'\) prediction 0: segment must be"):
         read_grounding(path)
     path.write_text("{}")
     with pytest.raises(EvaluationInputError, match="expected a JSON list of queries, got dict"):

@@ -109,6 +109,14 @@ def evaluate_grounding(
     records = read_grounding(predictions)
     preds = [np.asarray(r["predictions"], dtype=np.float64).reshape(-1, 2) for r in records]
     gts = [tuple(r["gt"]) for r in records]
+    reversed_ = sum(int((p[:, 0] > p[:, 1]).sum()) for p in preds)
+    if reversed_:
+        _warn(f"{predictions}: {reversed_} predicted moment(s) with start > end (kept, IoU 0, as the official LGI "
+              "code scores them)")
+    reversed_gt = sum(1 for g in gts if g[0] > g[1])
+    if reversed_gt:
+        _warn(f"{predictions}: {reversed_gt} ground truth moment(s) with start > end (kept, as the official LGI "
+              "loader keeps them)")
     empty = sum(1 for p in preds if not len(p))
     if empty:
         queries = "query" if empty == 1 else "queries"

@@ -145,10 +145,12 @@ def write_grounding(path: str | os.PathLike, records: Iterable[Mapping[str, Any]
 
     Each record needs ``video``, ``duration`` (s), ``query``, ``gt`` ``[start, end]`` and ``predictions``
     (``(K, 2)`` moments in seconds, best first; ``K`` may be 0); arrays and tensors are accepted, other keys
-    are written as they are.
+    are written as they are. A moment with start > end is written as it is: the official LGI code neither clips
+    nor reorders its regressed boundaries (such a prediction scores IoU 0), and its loader keeps ground truth
+    with start > end.
 
     Raises:
-        EvaluationInputError: a missing key, a non-finite number, a moment with start > end.
+        EvaluationInputError: a missing key, a non-finite number, a moment that is not a pair.
     """
     with _writing(path):
         lines = [_grounding_line(i, record) for i, record in enumerate(records)]
@@ -164,7 +166,7 @@ def _grounding_line(i: int, record: Any) -> str:
     out = {k: _jsonable(v, f"{where} {k}") for k, v in record.items()}
     out["video"], out["query"] = str(record["video"]), str(record["query"])
     out["duration"] = as_number(out["duration"], where, None, "duration")
-    out["gt"] = list(_pair(record["gt"], f"{where} gt"))
+    out["gt"] = list(_pair(record["gt"], f"{where} gt", allow_reversed=True))
     try:
         ranked = np.asarray(_jsonable(record["predictions"], where), dtype=np.float64)
     except EvaluationInputError:
@@ -175,7 +177,8 @@ def _grounding_line(i: int, record: Any) -> str:
         ranked = ranked.reshape(0, 2)
     if ranked.ndim != 2 or ranked.shape[1] != 2:
         raise EvaluationInputError(f"{where}: predictions must have shape (K, 2), got {ranked.shape}")
-    out["predictions"] = [list(_pair(p, f"{where} prediction {j}")) for j, p in enumerate(ranked.tolist())]
+    out["predictions"] = [list(_pair(p, f"{where} prediction {j}", allow_reversed=True))
+                          for j, p in enumerate(ranked.tolist())]
     return json.dumps(out)
 
 
@@ -188,7 +191,7 @@ def read_grounding(path: str | os.PathLike) -> list[dict[str, Any]]:
 
     Raises:
         EvaluationInputError: not a list, a record without one of the five keys, a non-finite number, a ``gt``
-            or a prediction that is not a ``[start, end]`` pair with start <= end.
+            or a prediction that is not a ``[start, end]`` pair (start > end is kept: see :func:`write_grounding`).
     """
     data = read_json(path)
     if not isinstance(data, list):
@@ -199,11 +202,12 @@ def read_grounding(path: str | os.PathLike) -> list[dict[str, Any]]:
         where = f"entry {i} (video {entry['video']!r})"
         record = dict(entry)
         record["duration"] = as_number(entry["duration"], where, path, "duration")
-        record["gt"] = list(as_segment(entry["gt"], f"{where} gt", path))
+        record["gt"] = list(_pair(entry["gt"], f"{where} gt", allow_reversed=True, path=path))
         ranked = entry["predictions"]
         if not isinstance(ranked, list):
             raise EvaluationInputError(f"{where}: 'predictions' must be a list of [start, end]", path)
-        record["predictions"] = [list(as_segment(p, f"{where} prediction {j}", path)) for j, p in enumerate(ranked)]
+        record["predictions"] = [list(_pair(p, f"{where} prediction {j}", allow_reversed=True, path=path))
+                                 for j, p in enumerate(ranked)]
         records.append(record)
     return records
 
