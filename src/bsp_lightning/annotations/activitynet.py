@@ -12,7 +12,7 @@ and counted in the report (``clip=True``/``drop_invalid=True`` change that for t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -92,6 +92,15 @@ def with_v_prefix(video_id: str) -> str:
 def without_v_prefix(video_id: str) -> str:
     """The official id: a leading ``v_`` removed (ids without one are returned unchanged)."""
     return video_id[len(V_PREFIX):] if video_id.startswith(V_PREFIX) else video_id
+
+
+def resolve_video_id(video_id: str, known: Container[str]) -> str | None:
+    """The id under which ``known`` holds ``video_id``: itself, else with ``v_`` added, else with it removed
+    (ActivityNet ground truth has no ``v_``; BSN/G-TAD feature and class-score files have it). ``None`` when absent."""
+    for candidate in (video_id, with_v_prefix(video_id), without_v_prefix(video_id)):
+        if candidate in known:
+            return candidate
+    return None
 
 
 def normalize_video_id(video_id: str, strip_v_prefix: bool = False, add_v_prefix: bool = False) -> str:

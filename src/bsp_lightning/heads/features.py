@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bsp_lightning.annotations.activitynet import resolve_video_id
 from bsp_lightning.features.store import (
     FeatureMismatchError,
     FeatureStore,
@@ -185,11 +186,7 @@ class FeatureSet:
     def resolve(self, annotation_id: str) -> str | None:
         """The feature id of an annotation's video id: itself, else with the ``v_`` prefix added or removed
         (ActivityNet ground truth has no ``v_``; G-TAD/BSN feature files have it). ``None`` when absent."""
-        for candidate in (annotation_id, "v_" + annotation_id,
-                          annotation_id[2:] if annotation_id.startswith("v_") else None):
-            if candidate is not None and candidate in self._id_set:
-                return candidate
-        return None
+        return resolve_video_id(annotation_id, self._id_set)
 
     def __len__(self) -> int:
         return len(self.video_ids)

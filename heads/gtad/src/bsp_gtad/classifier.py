@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from bsp_lightning.annotations.activitynet import resolve_video_id
 from bsp_lightning.evaluation._io import EvaluationInputError, as_number, read_json
 
 __all__ = ["VideoClassifier", "read_class_scores", "ClassScores"]
@@ -43,10 +44,7 @@ class ClassScores:
         return self._key(video_id) is not None
 
     def _key(self, video_id: str) -> str | None:
-        for cand in (video_id, "v_" + video_id, video_id[2:] if video_id.startswith("v_") else None):
-            if cand is not None and cand in self._table:
-                return cand
-        return None
+        return resolve_video_id(video_id, self._table)
 
     def scores(self, video_id: str) -> np.ndarray:
         key = self._key(video_id)
