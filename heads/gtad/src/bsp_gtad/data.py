@@ -193,22 +193,6 @@ class GTADDataModule(FeatureDataModule):
             logger.warning("G-TAD %s split: skipped %s", split, ", ".join(f"{v} {k}" for k, v in sorted(new.items())))
         return ds
 
-    def _check_widths(self, feature_ids) -> None:
-        """Every feature file's header against its manifest width, before the first epoch (a wrong file is
-        one line naming it, not a traceback in a DataLoader worker)."""
-        from bsp_lightning.features.store import FeatureStoreError
-
-        fs = self.features_set
-        for fid in dict.fromkeys(feature_ids):
-            for folder, dim in zip(fs.folders, fs.dims):
-                path = folder / f"{fid}.npy"
-                try:
-                    shape = np.load(path, mmap_mode="r").shape
-                except (OSError, ValueError) as err:
-                    raise FeatureStoreError(f"{path}: cannot read ({err})") from None
-                if len(shape) != 2 or shape[1] != dim:
-                    raise FeatureStoreError(f"{path}: shape {shape}, expected (num_snippets, {dim}) as in the manifest")
-
     def _anet_dataset(self, split: str, with_targets: bool) -> Dataset:
         anno = self._anet
         subset = self.subsets[split]
@@ -243,7 +227,6 @@ class GTADDataModule(FeatureDataModule):
                 continue
             records.append({"video_id": vid, "feature_id": fid, "covered": covered, "duration": float(duration),
                             "segments": np.asarray(segments, dtype=np.float64).reshape(-1, 2), "labels": labels})
-        self._check_widths(r["feature_id"] for r in records)
         return ActivityNetVideos(fs, records, self.temporal_scale, self.max_duration, self.classes, with_targets)
 
     def _thumos_dataset(self, split: str, with_targets: bool) -> Dataset:
@@ -283,5 +266,4 @@ class GTADDataModule(FeatureDataModule):
                     self._count("training windows without a ground truth > 90 % inside")
                     continue
                 windows.append(w)
-        self._check_widths(w["feature_id"] for w in windows)
         return ThumosWindows(fs, windows, t, self.max_duration, self.classes, with_targets, self.snippet_subsample)
