@@ -101,18 +101,24 @@ class ConciseArgumentParser(LightningArgumentParser):
 class BSPLightningCLI(LightningCLI):
     """LightningCLI in subclass mode for the model, with the data-to-model links and run defaults."""
 
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_argument(
-            "--logger", choices=LOGGERS, default="wandb",
-            help="where metrics go when trainer.logger is not set: wandb (offline), csv, tensorboard or none",
-        )
+    #: ``--logger`` default and help, and the ``checkpoint.*`` defaults (the heads' CLI sets its own)
+    logger_default = "wandb"
+    logger_help = "where metrics go when trainer.logger is not set: wandb (offline), csv, tensorboard or none"
+    checkpoint_defaults: dict[str, Any] = {"checkpoint.save_last": True}
+
+    def add_run_arguments(self, parser: LightningArgumentParser) -> None:
+        """``--logger``, ``--checkpoint.*`` (saved under ``<default_root_dir>/checkpoints``) and ``--run_summary.*``."""
+        parser.add_argument("--logger", choices=LOGGERS, default=self.logger_default, help=self.logger_help)
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.save_last": True})
+        parser.set_defaults(self.checkpoint_defaults)
         parser.link_arguments(
             "trainer.default_root_dir", "checkpoint.dirpath",
             compute_fn=lambda root: str(Path(root or ".") / "checkpoints"),
         )
         parser.add_lightning_class_args(RunSummary, "run_summary")
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        self.add_run_arguments(parser)
         parser.link_arguments("data.num_frames", "model.init_args.num_segments")
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
         parser.link_arguments("data.num_action_classes", "model.init_args.num_action_classes", apply_on="instantiate")
@@ -181,19 +187,13 @@ class HeadLightningCLI(BSPLightningCLI):
     """LightningCLI for the downstream heads: model and data in subclass mode, data-to-model links, checkpoints
     on the lowest ``val/loss`` (G-TAD's official selection) unless a config says otherwise."""
 
+    logger_default = "csv"
+    logger_help = ("where metrics go when trainer.logger is not set: csv (default for heads), wandb (offline), "
+                   "tensorboard or none")
+    checkpoint_defaults = {"checkpoint.save_last": True, "checkpoint.monitor": "val/loss", "checkpoint.mode": "min"}
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_argument(
-            "--logger", choices=LOGGERS, default="csv",
-            help="where metrics go when trainer.logger is not set: csv (default for heads), wandb (offline), "
-                 "tensorboard or none",
-        )
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.monitor": "val/loss", "checkpoint.mode": "min"})
-        parser.link_arguments(
-            "trainer.default_root_dir", "checkpoint.dirpath",
-            compute_fn=lambda root: str(Path(root or ".") / "checkpoints"),
-        )
-        parser.add_lightning_class_args(RunSummary, "run_summary")
+        self.add_run_arguments(parser)
         parser.link_arguments("data.feature_dim", "model.init_args.feature_dim", apply_on="instantiate")
         parser.link_arguments("data.data_info", "model.init_args.data_info", apply_on="instantiate")
 
