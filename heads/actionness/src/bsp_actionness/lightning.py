@@ -91,11 +91,14 @@ class ActionnessModule(HeadModule):
 
     def build_metric(self):
         datamodule = self.trainer.datamodule
-        labels: dict[str, np.ndarray] = {}
-        for split in ("val", "test"):
-            labels.update(datamodule.dataset(split).labels)
 
         def score(predictions: dict[str, list[float]]) -> dict[str, float]:
+            # the test split is built only when the scored videos need it (not at every validation epoch of fit)
+            labels: dict[str, np.ndarray] = {}
+            for split in ("val", "test"):
+                if all(v in labels for v in predictions):
+                    break
+                labels.update(datamodule.dataset(split).labels)
             result = actionness_ap(predictions, {v: labels[v] for v in predictions})
             return {"AP": result.AP, "AP_per_video_mean": result.AP_per_video_mean}
 
