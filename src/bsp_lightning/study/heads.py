@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bsp_lightning.study.config import StudyConfig, stage_hash
+from bsp_lightning.study.stages import fresh_stage
 from bsp_lightning.utils.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -99,13 +100,10 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
     folder = root / "heads" / spec.name / feature_set / f"seed{seed}"
     digest = stage_hash("head", spec.name, _config_digest(config_path), [f["hash"] for f in features], seed,
                         config.head_epochs, config.head_max_time)
-    try:
-        stored = json.loads((folder / RESULT_FILE).read_text())
-        if stored.get("hash") == digest:
-            return stored
-    except (OSError, ValueError):
-        pass
-    if folder.exists():
+    stored = fresh_stage(folder, digest, RESULT_FILE)
+    if stored is not None:
+        return stored
+    if folder.exists():  # an unfinished run leaves no record
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     params = inspect.signature(spec.datamodule.__init__).parameters

@@ -32,17 +32,18 @@ class StudyError(RuntimeError):
     """A stage failed; the message names the stage and where its output went."""
 
 
-def read_stage(folder: Path) -> dict[str, Any] | None:
-    """The ``stage.json`` of ``folder``, or ``None`` when absent or unreadable."""
+def read_stage(folder: Path, name: str = STAGE_FILE) -> dict[str, Any] | None:
+    """The record ``name`` (``stage.json``) of ``folder``, or ``None`` when absent or unreadable."""
     try:
-        return json.loads((folder / STAGE_FILE).read_text())
+        return json.loads((folder / name).read_text())
     except (OSError, ValueError):
         return None
 
 
-def _fresh(folder: Path, digest: str) -> dict[str, Any] | None:
-    """The finished stage in ``folder`` when its hash is ``digest``; otherwise clear a stale folder."""
-    stage = read_stage(folder)
+def fresh_stage(folder: Path, digest: str, name: str = STAGE_FILE) -> dict[str, Any] | None:
+    """The finished stage (or head run) in ``folder`` when its record ``name`` has hash ``digest``; otherwise
+    clear a stale folder."""
+    stage = read_stage(folder, name)
     if stage is not None and stage.get("hash") == digest:
         return stage
     if stage is not None and folder.exists():
@@ -95,7 +96,7 @@ def pretrain(config: StudyConfig, root: Path, variant: str, kinetics: Path,
         teacher_hashes = [teachers["vanilla"]["hash"], teachers["bsp"]["hash"]]
     digest = stage_hash("pretrain", variant, PRETRAIN_VARIANTS[variant], budget, config.kinetics, config.toy_seed,
                         teacher_hashes)
-    done = _fresh(folder, digest)
+    done = fresh_stage(folder, digest)
     if done is not None:
         return done
     last = folder / "checkpoints" / "last.ckpt"
@@ -129,7 +130,7 @@ def random_init(config: StudyConfig, root: Path, kinetics: Path) -> dict[str, An
     """A checkpoint of an untrained TSM-R18 (BSPModule, seeded by ``toy_seed``): the "random init" features."""
     folder = root / "pretrain" / "random"
     digest = stage_hash("random", config.toy_seed, config.kinetics)
-    done = _fresh(folder, digest)
+    done = fresh_stage(folder, digest)
     if done is not None:
         return done
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,7 +164,7 @@ def extract_features(config: StudyConfig, root: Path, backbone: dict[str, Any], 
     name = backbone["variant"]
     folder = root / "features" / name
     digest = stage_hash("extract", backbone["hash"], config.untrimmed, config.toy_seed)
-    done = _fresh(folder, digest)
+    done = fresh_stage(folder, digest)
     if done is not None:
         return done
     t0 = time.perf_counter()
