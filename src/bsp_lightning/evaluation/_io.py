@@ -38,12 +38,14 @@ def read_json(path: str | os.PathLike) -> Any:
     return _read_json(path, error=EvaluationInputError)
 
 
-def as_segment(value: Any, where: str, path: str | os.PathLike | None) -> tuple[float, float]:
-    """Check ``value`` is a finite ``[start, end]`` pair with ``start <= end`` and return it as floats."""
+def as_segment(value: Any, where: str, path: str | os.PathLike | None,
+               allow_reversed: bool = False) -> tuple[float, float]:
+    """Check ``value`` is a finite ``[start, end]`` pair with ``start <= end`` (any order when ``allow_reversed``)
+    and return it as floats."""
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise EvaluationInputError(f"{where}: segment must be a [start, end] pair, got {value!r}", path)
     start, end = (as_number(v, where, path, "segment bound") for v in value)
-    if start > end:
+    if start > end and not allow_reversed:
         raise EvaluationInputError(f"{where}: segment start {start} > end {end}", path)
     return start, end
 

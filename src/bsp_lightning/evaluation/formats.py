@@ -91,7 +91,7 @@ def _detections_text(results: Any, external_data: Any, version: str) -> str:
             entry = {k: _jsonable(v, f"{where} {k}") for k, v in det.items()}
             entry["label"] = str(det["label"])
             entry["score"] = as_number(_jsonable(det["score"], where), where, None)
-            entry["segment"] = list(_pair(det["segment"], where, allow_reversed=True))
+            entry["segment"] = list(_pair(det["segment"], where))
             entries.append(entry)
         lines.append(f"{json.dumps(str(video))}: {json.dumps(entries)}")
     head = {"version": str(version)}
@@ -125,7 +125,7 @@ def read_detections(path: str | os.PathLike) -> ActivityNetPredictions:
         for i, entry in enumerate(entries):
             where = f"results[{video!r}][{i}]"
             require_keys(entry, ("label", "score", "segment"), where, path)
-            start, end = _pair(entry["segment"], where, allow_reversed=True, path=path)
+            start, end = _pair(entry["segment"], where, path=path)
             anomalies["start_after_end"] += start > end
             videos.append(str(video))
             labels.append(str(entry["label"]))
@@ -166,7 +166,7 @@ def _grounding_line(i: int, record: Any) -> str:
     out = {k: _jsonable(v, f"{where} {k}") for k, v in record.items()}
     out["video"], out["query"] = str(record["video"]), str(record["query"])
     out["duration"] = as_number(out["duration"], where, None, "duration")
-    out["gt"] = list(_pair(record["gt"], f"{where} gt", allow_reversed=True))
+    out["gt"] = list(_pair(record["gt"], f"{where} gt"))
     try:
         ranked = np.asarray(_jsonable(record["predictions"], where), dtype=np.float64)
     except EvaluationInputError:
@@ -177,7 +177,7 @@ def _grounding_line(i: int, record: Any) -> str:
         ranked = ranked.reshape(0, 2)
     if ranked.ndim != 2 or ranked.shape[1] != 2:
         raise EvaluationInputError(f"{where}: predictions must have shape (K, 2), got {ranked.shape}")
-    out["predictions"] = [list(_pair(p, f"{where} prediction {j}", allow_reversed=True))
+    out["predictions"] = [list(_pair(p, f"{where} prediction {j}"))
                           for j, p in enumerate(ranked.tolist())]
     return json.dumps(out)
 
@@ -202,11 +202,11 @@ def read_grounding(path: str | os.PathLike) -> list[dict[str, Any]]:
         where = f"entry {i} (video {entry['video']!r})"
         record = dict(entry)
         record["duration"] = as_number(entry["duration"], where, path, "duration")
-        record["gt"] = list(_pair(entry["gt"], f"{where} gt", allow_reversed=True, path=path))
+        record["gt"] = list(_pair(entry["gt"], f"{where} gt", path=path))
         ranked = entry["predictions"]
         if not isinstance(ranked, list):
             raise EvaluationInputError(f"{where}: 'predictions' must be a list of [start, end]", path)
-        record["predictions"] = [list(_pair(p, f"{where} prediction {j}", allow_reversed=True, path=path))
+        record["predictions"] = [list(_pair(p, f"{where} prediction {j}", path=path))
                                  for j, p in enumerate(ranked)]
         records.append(record)
     return records
@@ -306,15 +306,9 @@ def _write(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
-def _pair(value: Any, where: str, allow_reversed: bool = False, path: Any = None) -> tuple[float, float]:
-    """A finite ``[start, end]`` pair as floats; start > end is an error unless ``allow_reversed``."""
-    value = _jsonable(value, where)
-    if allow_reversed:
-        if not isinstance(value, (list, tuple)) or len(value) != 2:
-            raise EvaluationInputError(f"{where}: segment must be a [start, end] pair, got {value!r}", path)
-        start, end = (as_number(v, where, path, "segment bound") for v in value)
-        return start, end
-    return as_segment(value, where, path)
+def _pair(value: Any, where: str, path: Any = None) -> tuple[float, float]:
+    """A finite ``[start, end]`` pair as floats (numpy/torch values accepted); start > end is kept, not an error."""
+    return as_segment(_jsonable(value, where), where, path, allow_reversed=True)
 
 
 def _jsonable(value: Any, where: str) -> Any:
