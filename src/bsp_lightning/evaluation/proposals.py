@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from bsp_lightning.evaluation._io import EvaluationInputError, as_number, read_json, require_keys
+from bsp_lightning.evaluation.detection import segment_iou
 
 __all__ = ["ProposalResult", "average_recall_vs_proposals", "read_proposals", "REPORTED_AN"]
 
@@ -56,16 +57,6 @@ class ProposalResult(NamedTuple):
         out = {f"AR@{an}": self.ar_at(an) for an in REPORTED_AN}
         out["AUC"] = self.auc
         return out
-
-
-def _tiou(proposals: np.ndarray, gts: np.ndarray) -> np.ndarray:
-    """``(n_gt, n_prop)`` tIoU, the official ``wrapper_segment_iou`` operation order."""
-    p_lo, p_hi = proposals[None, :, 0], proposals[None, :, 1]
-    g_lo, g_hi = gts[:, None, 0], gts[:, None, 1]
-    inter = (np.minimum(p_hi, g_hi) - np.maximum(p_lo, g_lo)).clip(0)
-    union = (g_hi - g_lo) + (p_hi - p_lo) - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return inter / union
 
 
 def average_recall_vs_proposals(
@@ -113,7 +104,8 @@ def average_recall_vs_proposals(
         p = p[p[:, 2].argsort()[::-1]]
         n_kept = min(int(p.shape[0] * ratio), p.shape[0])
         total_kept += n_kept
-        scores.append(_tiou(p[:n_kept, :2], gts))
+        # (n_gt, n_kept): the official wrapper_segment_iou, one ground truth per row
+        scores.append(np.stack([segment_iou(g, p[:n_kept, :2]) for g in gts]))
     if total_kept == 0:
         raise EvaluationInputError("no ground-truth video has proposals")
     pcn = np.arange(1, 101) / 100.0 * (max_avg_nr_proposals * float(len(videos)) / total_kept)
