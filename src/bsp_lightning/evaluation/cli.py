@@ -16,7 +16,7 @@ import argparse
 import logging
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,14 @@ PROG = "bsp-lightning evaluate"
 
 def _warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _v_prefix_hint(ids: Iterable[str], known: Container[str]) -> str:
+    """The hint appended to an id mismatch when some of ``ids`` are in ``known`` once the ``v_`` prefix is added
+    or removed, else ``""``."""
+    if any((v[2:] if v.startswith("v_") else "v_" + v) in known for v in ids):
+        return " (some match after adding/removing the 'v_' prefix: check the ids)"
+    return ""
 
 
 # --- activitynet ----------------------------------------------------------------------------------------
@@ -60,9 +68,7 @@ def evaluate_activitynet(
         _warn(f"{predictions}: no 'version'/'external_data' key (the official code rejects such a file; read anyway)")
     outside = [v for v in pred.videos if v not in gt.videos]
     if outside:
-        hint = ""
-        if sum((v[2:] if v.startswith("v_") else "v_" + v) in gt.videos for v in set(outside)):
-            hint = " (some match after adding/removing the 'v_' prefix: check the ids)"
+        hint = _v_prefix_hint(set(outside), gt.videos)
         _warn(
             f"{predictions}: {len(outside)} prediction(s) on {len(set(outside))} video(s) outside the "
             f"{subset!r} subset of {ground_truth}: counted as false positives, as the official code does{hint}"

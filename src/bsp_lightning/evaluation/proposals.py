@@ -169,7 +169,7 @@ def evaluate_proposals(ground_truth, predictions, subset: str = "validation",
     gt = load_activitynet(ground_truth, subset=subset)
     if not gt.segments:
         raise EvaluationInputError(f"no ground-truth segment in subset {subset!r}", ground_truth)
-    from bsp_lightning.evaluation.cli import _warn
+    from bsp_lightning.evaluation.cli import _v_prefix_hint, _warn
 
     props = read_proposals(predictions)
     gt_videos = {s.video_id for s in gt.segments}
@@ -180,8 +180,7 @@ def evaluate_proposals(ground_truth, predictions, subset: str = "validation",
         out = {**summary, "average_recall": [], "proposals_per_video": []}
     else:
         if not any(len(props.get(v, ())) for v in gt_videos):
-            near = sum((v[2:] if v.startswith("v_") else "v_" + v) in gt_videos for v in props)
-            hint = " (some match after adding/removing the 'v_' prefix: check the ids)" if near else ""
+            hint = _v_prefix_hint(props, gt_videos)
             raise EvaluationInputError(f"no video of the {subset!r} subset of {ground_truth} has a proposal{hint}",
                                        predictions)
         try:
