@@ -211,13 +211,17 @@ class ActionnessDataModule(FeatureDataModule):
         return out
 
     @cached_property
+    def _train_ids(self) -> dict[str, str]:
+        """The training videos' feature ids, matched once for the statistics and the training dataset."""
+        return self.match_videos(self.splits["train"], "train")
+
+    @cached_property
     def feature_stats(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(mean, std)`` float32 ``(D,)`` over the training videos' snippets, or ``None`` without standardising."""
         if not self.standardize:
             return None
-        ids = self.match_videos(self.splits["train"], "train")
         total, total_sq, count = 0.0, 0.0, 0
-        for fid in ids.values():
+        for fid in self._train_ids.values():
             x = self.features_set.load(fid).astype(np.float64)
             total, total_sq, count = total + x.sum(0), total_sq + (x * x).sum(0), count + x.shape[0]
         mean = total / count
@@ -235,7 +239,8 @@ class ActionnessDataModule(FeatureDataModule):
 
     def build_dataset(self, split: str) -> Dataset:
         name = "test" if split == "predict" else split
-        videos = self._labelled(self.match_videos(self.splits[name], split))
+        ids = self._train_ids if split == "train" else self.match_videos(self.splits[name], split)
+        videos = self._labelled(ids)
         mean, std = self.feature_stats or (None, None)
         return SegmentDataset(self.features_set, videos, self.mapping, self.segment_length, mean, std)
 
