@@ -70,6 +70,13 @@ def test_splits_labels_and_features_from_the_toy_release(toy):
         np.testing.assert_allclose(item["features"].numpy(), ((raw - mean) / std)[snippet], rtol=1e-5, atol=1e-5)
 
 
+def test_setup_without_a_trainer_writes_no_split(toy, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dm = _dm(toy, seed=3)
+    dm.setup("test")  # used outside a Trainer: no run folder, nothing written, no error
+    assert len(dm.dataset("test")) and not list(tmp_path.iterdir())
+
+
 def test_standardisation_uses_the_training_videos(toy):
     dm = _dm(toy)
     train = np.concatenate([dm.features_set.load(v) for v in dm.splits["train"]]).astype(np.float64)

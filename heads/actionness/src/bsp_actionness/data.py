@@ -232,6 +232,8 @@ class ActionnessDataModule(FeatureDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         super().setup(stage)
+        if self.root_dir is None:  # no trainer attached: no run folder to save the split with
+            return
         try:
             write_split(self.root_dir / SPLIT_FILE, self.splits, protocol=self.protocol)
         except OSError as err:
