@@ -1,8 +1,8 @@
 """The CrossTask actionness protocol in pure numpy: segment grid, segment-to-snippet mapping, per-task split.
 
-* Grid and labels (BSP Sec. 4.1; ``shared/heads/gtad-actionness.md`` 2.4 points 2-3): a video of ``duration``
+* Grid and labels (BSP Sec. 4.1; ``docs/heads/gtad-actionness.md`` §2.4 points 2-3): a video of ``duration``
   seconds is cut into ``ceil(duration / 0.2)`` segments ``[0.2 i, 0.2 (i + 1))`` (the last one may run past the
-  end of the video: it is kept, as DESIGN.md fixes); a segment is positive when it overlaps a step, with the
+  end of the video: it is kept, as ``docs/decisions.md#actionness-protocol`` fixes); a segment is positive when it overlaps a step, with the
   strict overlap of :func:`bsp_lightning.annotations.crosstask.segment_labels` (a step that ends exactly on a
   segment's start does not mark it).
 * Features (2.4 point 4, a decision: BSP does not say): a snippet ``k`` spans ``[s_k, s_k + L)`` seconds,
