@@ -1,4 +1,4 @@
-"""Post-processing cases computed by hand (shared/heads/gtad-actionness.md 1.7)."""
+"""Post-processing cases computed by hand (docs/heads/gtad-actionness.md §1.7)."""
 
 import math
 

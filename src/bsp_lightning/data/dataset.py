@@ -193,7 +193,8 @@ class BoundaryClipDataset(Dataset):
             self._drawn: list[str] = []  # the files of this draw, to name them when something fails
             try:
                 sample = self._draw(slot, rng)
-            except Exception as err:  # issue 9: any failure building a sample is a counted skip, never the epoch's end
+            except Exception as err:
+                # any failure building a sample is a counted skip, not the epoch's end (docs/decisions.md#counted-skips)
                 skip = err if isinstance(err, _SkipVideo) else _SkipVideo(
                     ", ".join(self._drawn) or str(self.index.root), f"{type(err).__name__}: {err}")
                 reasons.append(str(skip))
@@ -234,7 +235,8 @@ class BoundaryClipDataset(Dataset):
 
     def _decode(self, record: VideoRecord, indices: np.ndarray) -> np.ndarray:
         try:
-            # DataLoader workers already fill the cores: a worker decodes on one thread (issue 9, section 5)
+            # DataLoader workers already fill the cores: a worker decodes on one thread
+            # (docs/decisions.md#one-decode-thread)
             threads = 1 if get_worker_info() is not None else 0
             return read_frames(record.path, indices, short_side=self.short_side, info=self._info(record),
                                threads=threads)

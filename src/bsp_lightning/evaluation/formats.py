@@ -1,4 +1,4 @@
-"""The three prediction formats of ``../shared/DESIGN.md``: one reader and one atomic writer each.
+"""The three prediction formats of ``docs/design.md`` §4.5: one reader and one atomic writer each.
 
 * detection, the ActivityNet results JSON [ActivityNet ``Evaluation/eval_detection.py``
   ``_import_prediction``]: ``{"version": str, "results": {video_id: [{"label": str, "score": float,

@@ -11,8 +11,9 @@ every frame is covered (for ``stride <= snippet_length``) and the count is
 
 Frames are resized so the shorter side is ``short_side`` and centre-cropped to ``crop x crop``.
 
-Partial files (issue 9): the last batch of a video carries how many frames decoded, to be compared with the
-exact count of :func:`bsp_lightning.video.probe` (``num_frames``); a half-downloaded file decodes fewer.
+Partial files (``docs/decisions.md#partial-files``): the last batch of a video carries how many frames decoded, to be
+compared with the exact count of :func:`bsp_lightning.video.probe` (``num_frames``); a half-downloaded file decodes
+fewer.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """What an extraction reads: the video list, the snippet settings, and their defaults from the checkpoints.
 
-Snippet settings default to what the checkpoint was trained with (issue 9): a BSP checkpoint records its
-DataModule's hyper-parameters (``datamodule_hyper_parameters``), so ``num_frames`` gives the frames per
-snippet, ``short_side`` the decoding size and ``resolution`` the centre crop (the validation protocol of
-:class:`~bsp_lightning.data.BSPDataModule`). An official TSM file keeps TSM's single-crop test protocol,
-short side 256 then a 224 crop, 8 frames. A flag given on the command line wins. The manifest records each
-value and where it came from (``config.settings_source``).
+Snippet settings default to what the checkpoint was trained with
+(``docs/decisions.md#extraction-defaults-from-checkpoint``): a BSP checkpoint records its DataModule's
+hyper-parameters (``datamodule_hyper_parameters``), so ``num_frames`` gives the frames per snippet, ``short_side`` the
+decoding size and ``resolution`` the centre crop (the validation protocol of
+:class:`~bsp_lightning.data.BSPDataModule`). An official TSM file keeps TSM's single-crop test protocol, short side
+256 then a 224 crop, 8 frames. A flag given on the command line wins. The manifest records each value and where it
+came from (``config.settings_source``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``FeatureDataModule``: the base LightningDataModule of every downstream head.
 
-A head sees features and annotations only (DESIGN.md, "Heads"): this class opens the feature folders
+A head sees features and annotations only (``docs/design.md`` §3): this class opens the feature folders
 (:class:`~bsp_lightning.heads.features.FeatureSet`, several folders = two-stream), matches the annotation's video
 ids to feature files once, and builds the loaders from the subclass's :meth:`FeatureDataModule.build_dataset`.
 The feature width and whatever the model must know about the data (:attr:`FeatureDataModule.data_info`: class

@@ -134,7 +134,7 @@ class HeadModule(pl.LightningModule):
         return {}
 
     def merge_predictions(self, items: list[Any]) -> Any:
-        """All ranks' prediction items -> the benchmark's official object (DESIGN.md, "Predictions on disk").
+        """All ranks' prediction items -> the benchmark's official object (``docs/design.md`` §4.5).
 
         * detection: items ``(video_id, [{"label", "score", "segment": [s, e]}, ...])`` ->
           ``{"version": "VERSION 1.3", "results": {video_id: [...]}, "external_data": self.external_data()}``

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["EXPECTED_HEADS", "PRIMARY_METRICS", "discover_heads", "head_arguments", "primary_metric", "run_head"]
 
-#: The heads of stage 3 (issues 10-13); the study says which of them are not installed.
+#: The heads of stage 3 (docs/design.md §3); the study says which of them are not installed.
 EXPECTED_HEADS = ("gtad", "tan2d", "lgi", "actionness")
 #: The headline metric of each task, in order of preference (the first one a head reports is used).
 PRIMARY_METRICS = {

@@ -1,6 +1,6 @@
 """The exact frame index of a video: one demux pass, no decoding beyond the first picture.
 
-The frame contract (shared/DESIGN.md): frame ``k`` is the ``k``-th picture in presentation order and the
+The frame contract (``docs/design.md`` §4.7): frame ``k`` is the ``k``-th picture in presentation order and the
 frame count is the number of pictures in the stream. Container metadata (durations that include an audio
 track or a start offset, frame counts, timestamps that AVI and raw streams derive from decode order)
 never decides either. This is the approach of torchcodec's exact mode and decord: read every packet of

@@ -1,7 +1,7 @@
 """Video-level class scores for G-TAD's label fusion: the official score files, or a classifier of our own.
 
 G-TAD labels its class-agnostic proposals with an external video classifier (ActivityNet: CUHK's
-``cuhk_val_simp_share.json``; THUMOS: UntrimmedNet's ``uNet_test.npy``; shared/heads/gtad-actionness.md 1.7).
+``cuhk_val_simp_share.json``; THUMOS: UntrimmedNet's ``uNet_test.npy``; docs/heads/gtad-actionness.md §1.7).
 :func:`read_class_scores` reads the JSON format ``{"results": {video_id: [C scores]}, "class": [C names]}``
 (ids with or without ``v_``). Without such a file, :class:`VideoClassifier` -- a linear layer on the
 mean-pooled frozen features, trained with multi-label BCE over the classes present in the video (or window) --

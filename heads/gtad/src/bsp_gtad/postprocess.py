@@ -1,7 +1,7 @@
 """G-TAD inference post-processing (numpy): boundary flags, candidates, Soft-NMS, seconds, class fusion.
 
 ActivityNet rules from ``gtad_inference.py`` / ``gtad_postprocess.py`` (branch ``anet`` @ 3f145d5), THUMOS rules
-from ``master`` @ 6deb5b1; see ``shared/heads/gtad-actionness.md`` 1.7:
+from ``master`` @ 6deb5b1; see ``docs/heads/gtad-actionness.md`` §1.7:
 
 * boundary flags (BMN rule): index 0 is a start, index ``T-1`` an end; inner positions are flagged when the
   score is a strict local maximum or above half the curve's maximum;

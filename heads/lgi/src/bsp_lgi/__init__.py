@@ -1,6 +1,6 @@
 """LGI (local-global video-text interactions, Mun et al., CVPR 2020) as a bsp-lightning head for video grounding.
 
-Exact to the official ``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab`` (``shared/heads/tan2d-lgi.md`` §2), on
+Exact to the official ``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab`` (``docs/heads/tan2d-lgi.md`` §2), on
 BSP snippet features: ``bsp-lightning fit --config lgi_charades --data.features DIR --data.annotations DIR``.
 """
 

@@ -1,6 +1,6 @@
 """LGI's data side: query tokens and vocabulary, the attention-guidance target, the dataset and the DataModule.
 
-Rules from the official code (``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab``; ``shared/heads/tan2d-lgi.md``
+Rules from the official code (``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab``; ``docs/heads/tan2d-lgi.md``
 §2.2, §2.4, §2.8):
 
 * tokens: lower-case, delete every ``string.punctuation`` character, whitespace split (``src/utils/utils.py``);
@@ -10,11 +10,11 @@ Rules from the official code (``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab`
 * features: :func:`bsp_lightning.features.resample.strided_subsample` to 128 segments (random offset in
   training, 0 otherwise); targets ``s / d`` and ``e / d`` unclipped; the TAG target of :func:`attention_mask`.
 
-Bad input (issue 12 §5), counted per split in :attr:`LGIDataModule.reports` and logged once: queries longer than
-``max_words`` are truncated (``truncated_query``, as officially); a query with no token left after punctuation
-removal becomes one ``<UNK>`` (``empty_query``; the official packed LSTM would crash on length 0); a video whose
-features are missing is skipped (``missing_features``, also listed in ``missing_features.txt``), and so is one with
-no snippet (``empty_video``); a video shorter than 128 snippets is used whole and zero-padded (official); the
+Bad input (``docs/decisions.md#head-bad-input``), counted per split in :attr:`LGIDataModule.reports` and logged once:
+queries longer than ``max_words`` are truncated (``truncated_query``, as officially); a query with no token left after
+punctuation removal becomes one ``<UNK>`` (``empty_query``; the official packed LSTM would crash on length 0); a video
+whose features are missing is skipped (``missing_features``, also listed in ``missing_features.txt``), and so is one
+with no snippet (``empty_video``); a video shorter than 128 snippets is used whole and zero-padded (official); the
 annotation anomalies of :mod:`bsp_lgi.annotations`.
 """
 

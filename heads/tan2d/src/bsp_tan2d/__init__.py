@@ -1,6 +1,6 @@
 """2D-TAN (Zhang et al., AAAI 2020) as a bsp-lightning head: temporal grounding on snippet features.
 
-Exact to the official code (``microsoft/2D-TAN`` @ ``2f7410f``; facts in ``shared/heads/tan2d-lgi.md`` section 1):
+Exact to the official code (``microsoft/2D-TAN`` @ ``2f7410f``; facts in ``docs/heads/tan2d-lgi.md`` §1):
 :mod:`.maps` (the sparse 2D map, IoU targets), :mod:`.model` (pure torch), :mod:`.losses`, :mod:`.inference`,
 :mod:`.data` (Charades-STA, ActivityNet Captions, TACoS), :mod:`.lightning` (the LightningModule), configs
 ``tan2d_charades``, ``tan2d_charades_pool``, ``tan2d_anet_captions``, ``tan2d_tacos``, ``tan2d_toy``.
