@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -11,24 +10,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
-from bsp_lightning.models.checkpoints import FrozenBackbone, load_backbone
+from bsp_lightning import legacy
 from bsp_lightning.models.pretext_heads import ClassificationHead, DistillationProjections
 from bsp_lightning.pretrain.base import BSPModule, action_metrics, batch_accuracy
+from bsp_lightning.pretrain.frozen import FrozenBackbone, load_teacher
 
-__all__ = ["DistillationModule", "FrozenTeacher", "load_teacher"]
-
-# The teachers are frozen backbones (also used by feature extraction); the old name stays importable.
-FrozenTeacher = FrozenBackbone
-
-
-def load_teacher(path: str | Path, num_segments: int) -> FrozenBackbone:
-    """A frozen teacher from a BSPModule-family checkpoint or an official TSM checkpoint
-    (:func:`bsp_lightning.models.checkpoints.load_backbone`).
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-    """
-    return load_backbone(path, num_segments)[0]
+__all__ = ["DistillationModule"]
 
 
 class DistillationModule(BSPModule):
@@ -44,7 +31,7 @@ class DistillationModule(BSPModule):
 
     Args:
         vanilla_checkpoint: checkpoint of the vanilla teacher: a :class:`VanillaModule` checkpoint or an
-            official TSM checkpoint (see :func:`~bsp_lightning.models.official.load_official_tsm`).
+            official TSM checkpoint (see :func:`~bsp_lightning.pretrain.frozen.load_teacher`).
         bsp_checkpoint: checkpoint of the BSP teacher (a :class:`BSPModule` checkpoint).
         vanilla_dim: ``f_v`` dimension; ``None``: the student's.
         bsp_dim: ``f_b`` dimension; ``None``: the student's.
@@ -156,3 +143,6 @@ class DistillationModule(BSPModule):
             teacher = getattr(self, name)
             if teacher is not None:
                 checkpoint["state_dict"].update({f"{name}.{k}": v for k, v in teacher.state_dict().items()})
+
+
+__getattr__ = legacy.module_getattr(__name__)
