@@ -49,6 +49,7 @@ from bsp_lightning.extract.inputs import (
 )
 from bsp_lightning.extract.writer import ExtractionSummary, FeatureWriter
 from bsp_lightning.features.store import FORMAT_VERSION, FeatureStore, FeatureStoreError, config_hash
+from bsp_lightning.models.checkpoints import CheckpointInfo
 from bsp_lightning.models.normalize import IMAGENET_MEAN, IMAGENET_STD
 from bsp_lightning.utils.cli import HelpFormatter
 
@@ -96,7 +97,7 @@ def extraction_config(
 
 
 def extract(
-    checkpoints: Sequence[str | os.PathLike],
+    checkpoints: Sequence[str | os.PathLike | CheckpointInfo],
     videos: str | os.PathLike | Sequence[VideoItem],
     out_dir: str | os.PathLike,
     spec: SnippetSpec | None = None,
@@ -113,6 +114,8 @@ def extract(
     See the module docstring for the snippet rule, resuming and the output layout.
 
     Args:
+        checkpoints: paths, or the files as read by :func:`~bsp_lightning.extract.inputs.read_checkpoint_info`
+            (not read again).
         spec: snippet settings; None takes them from the checkpoints
             (:func:`~bsp_lightning.extract.inputs.resolve_spec`).
         settings_source: where each setting of ``spec`` came from, for the manifest (default: "given").
@@ -122,15 +125,14 @@ def extract(
     """
     started = time.perf_counter()
     items = list_videos(videos) if isinstance(videos, (str, os.PathLike)) else list(videos)
-    # each file is unpickled once here; the settings and the loader take what was read
-    infos = [read_checkpoint_info(c) for c in checkpoints]
+    # each file is unpickled once (here or by the caller); the settings and the loader take what was read
+    infos = [c if isinstance(c, CheckpointInfo) else read_checkpoint_info(c) for c in checkpoints]
     if spec is None:
         spec, settings_source = resolve_spec(infos)
     elif settings_source is None:
         settings_source = {name: "given" for name in ("snippet_length", "stride", "short_side", "crop_size")}
     streams = [load_feature_stream(info, spec.snippet_length)[0] for info in infos]
     described = [(str(info.path.resolve()), info.sha256, info.kind) for info in infos]
-    del infos  # the checkpoints' other contents (optimizer state...) are not needed any more
     model = SnippetFeatureExtractor(streams)
     config, hash_ = extraction_config(described, spec, model.num_features, settings_source)
 
@@ -252,10 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     devices: int | str = int(args.devices) if args.devices.isdigit() else args.devices
     try:
-        kinds = [(c, _kind(c)) for c in args.checkpoint]
-        spec, sources = resolve_spec(kinds, args.snippet_length, args.stride, args.short_side, args.crop)
+        infos = [read_checkpoint_info(c) for c in args.checkpoint]
+        spec, sources = resolve_spec(infos, args.snippet_length, args.stride, args.short_side, args.crop)
         summary = extract(
-            args.checkpoint, args.videos, args.out, spec, settings_source=sources,
+            infos, args.videos, args.out, spec, settings_source=sources,
             batch_size=args.batch_size, num_workers=args.num_workers, accelerator=args.accelerator,
             devices=devices, precision=args.precision, trainer_kwargs={"num_nodes": args.num_nodes},
         )
