@@ -13,7 +13,8 @@ from torchmetrics import Metric, MetricCollection
 from bsp_lightning import legacy
 from bsp_lightning.models.pretext_heads import ClassificationHead, DistillationProjections
 from bsp_lightning.pretrain.base import BSPModule, action_metrics, batch_accuracy
-from bsp_lightning.pretrain.frozen import FrozenBackbone, load_teacher
+from bsp_lightning.pretrain import frozen
+from bsp_lightning.pretrain.frozen import FrozenBackbone
 
 __all__ = ["DistillationModule"]
 
@@ -109,8 +110,8 @@ class DistillationModule(BSPModule):
         hp = self.hparams
         if hp.vanilla_checkpoint is None or hp.bsp_checkpoint is None:
             raise ValueError("DistillationModule: give both model.vanilla_checkpoint and model.bsp_checkpoint")
-        self.vanilla_teacher = load_teacher(hp.vanilla_checkpoint, hp.num_segments)
-        self.bsp_teacher = load_teacher(hp.bsp_checkpoint, hp.num_segments)
+        self.vanilla_teacher = frozen.load_teacher(hp.vanilla_checkpoint, hp.num_segments)
+        self.bsp_teacher = frozen.load_teacher(hp.bsp_checkpoint, hp.num_segments)
         projections: DistillationProjections = self.heads["projections"]
         for name, teacher, layer in (("vanilla", self.vanilla_teacher, projections.h1),
                                      ("bsp", self.bsp_teacher, projections.h2)):
