@@ -163,6 +163,11 @@ MODEL_KEYS = ("--model", "--model.class_path")
 BASE_MODEL = "bsp_lightning.module.BSPModule"
 
 
+def _full_class_path(name: str) -> str:
+    # jsonargparse takes the bare name of a BSPModule subclass; the library's own are in bsp_lightning.module
+    return name if "." in name else f"bsp_lightning.module.{name}"
+
+
 def _pop_pretext(config: dict) -> tuple[str | None, object]:
     """The model class path of a root config and its ``pretext`` (removed from ``config``), if any."""
     model = config.get("model")
@@ -202,9 +207,12 @@ def migrate_model_args(args: list[str]) -> list[str]:
             i += 1
             continue
         if key == "--config" and Path(value).is_file():
-            config = yaml.safe_load(Path(value).read_text())
+            try:
+                config = yaml.safe_load(Path(value).read_text())
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                config = None  # jsonargparse reports it
             class_path, found = _pop_pretext(config) if isinstance(config, dict) else (None, None)
-            model_class = class_path or model_class
+            model_class = _full_class_path(class_path) if class_path else model_class
             if found is not None:
                 pretext, where = found, value
                 value = yaml.safe_dump(config, sort_keys=False)
@@ -213,7 +221,7 @@ def migrate_model_args(args: list[str]) -> list[str]:
             pretext, where = yaml.safe_load(value), None
         else:
             if key in MODEL_KEYS and not value.lstrip().startswith("{"):
-                model_class = value if "." in value else f"bsp_lightning.module.{value}"
+                model_class = _full_class_path(value)
             out += args[i : i + step]
         i += step
     if pretext is None:

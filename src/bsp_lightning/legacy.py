@@ -14,7 +14,8 @@ Tables (filled by the modules that renamed something, at import of this module):
 * :data:`FUNCTIONS`: old ``"module.name"`` -> new ``"module.name"`` (public helpers and constants that moved or
   were renamed). A module that lost names serves them with ``__getattr__ = legacy.module_getattr(__name__)``.
 * :data:`CLASS_BY_ARGUMENT`: ``(class path, argument, value)`` -> class path: a flag value that became a class of
-  its own (``BSPModule`` with ``pretext: regression`` is :class:`~bsp_lightning.pretrain.changepoint.ChangePointModule`).
+  its own (``BSPModule`` with ``pretext: regression`` is
+  :class:`~bsp_lightning.pretrain.changepoint.ChangePointModule`).
 * :data:`REMOVED_ARGUMENTS`: ``(class path, argument)`` -> the one value the class implies: an old config or
   checkpoint that gives it with that value loads (the argument is dropped), any other value is an error.
 

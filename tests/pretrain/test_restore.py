@@ -102,7 +102,8 @@ def test_checkpoint_of_an_older_version_loads_its_class_with_one_warning(
 def test_a_moved_class_loads_through_the_table(tmp_path, save, fresh_warnings, monkeypatch):
     monkeypatch.setitem(legacy.CLASS_PATHS, "bsp_lightning.pretrain.old_place.VanillaModule",
                         "bsp_lightning.pretrain.vanilla.VanillaModule")
-    path = _as_old(save(VanillaModule(**TINY), tmp_path / "v.ckpt"), class_key="bsp_lightning.pretrain.old_place:VanillaModule")
+    path = _as_old(save(VanillaModule(**TINY), tmp_path / "v.ckpt"),
+                   class_key="bsp_lightning.pretrain.old_place:VanillaModule")
     with pytest.warns(FutureWarning, match="old_place.VanillaModule"):
         assert type(BSPModule.load_from_checkpoint(path)) is VanillaModule
 

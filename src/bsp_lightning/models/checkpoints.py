@@ -163,7 +163,8 @@ def peek_checkpoint(path: str | Path) -> Any:
 
 
 def _is_bsp(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and any(k in obj for k in ("pytorch-lightning_version", "hyper_parameters", CLASS_KEY))
+    return isinstance(obj, Mapping) and any(
+        k in obj for k in ("pytorch-lightning_version", "hyper_parameters", CLASS_KEY))
 
 
 def checkpoint_kind(path: str | Path) -> str:
