@@ -51,3 +51,55 @@ def test_argument_of_a_base_class_is_renamed_for_a_subclass(tables):
 def test_old_and_new_argument_together_is_an_error(tables):
     with pytest.raises(TypeError, match="both 'dataset'"):
         legacy.rename_arguments(_Child, {"dataset": "a", "benchmark": "b"})
+
+
+# ----------------------------------------------------------------------------- the library's own rows
+def test_every_old_name_of_a_module_is_served_by_it_and_warns_once(monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(legacy, "_warned", set())
+    rows = {**legacy.FUNCTIONS, **legacy.CLASS_PATHS}
+    assert rows
+    for old, new in rows.items():
+        module_name, _, name = old.rpartition(".")
+        module = importlib.import_module(module_name)
+        with pytest.warns(FutureWarning, match=f"{old}.*{new}"):
+            served = getattr(module, name)
+        assert served is legacy.import_object(new)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert getattr(module, name) is served
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        importlib.import_module("bsp_lightning.module").nothing_here
+
+
+def test_the_regression_pretext_of_bspmodule_is_changepointmodule(monkeypatch):
+    from bsp_lightning.module import BSPModule, ChangePointModule, VanillaModule
+
+    monkeypatch.setattr(legacy, "_warned", set())
+    with pytest.warns(FutureWarning) as record:
+        cls, kwargs = legacy.migrate_init_args("bsp_lightning.module:BSPModule", {"pretext": "regression", "lr": 1})
+    assert (cls, kwargs, len(record)) == (ChangePointModule, {"lr": 1}, 1)
+    with pytest.warns(FutureWarning, match="pretext='classification'"):
+        assert legacy.migrate_init_args("bsp_lightning.module.VanillaModule", {"pretext": "classification"}) == (
+            VanillaModule, {})
+    # ChangePointModule is nearer in its MRO than BSPModule: its own implied value decides
+    with pytest.warns(FutureWarning):
+        assert legacy.migrate_init_args(legacy.class_path(ChangePointModule), {"pretext": "regression"}) == (
+            ChangePointModule, {})
+    with pytest.raises(TypeError, match="ChangePointModule: pretext='classification' is not possible"):
+        legacy.migrate_init_args(legacy.class_path(ChangePointModule), {"pretext": "classification"})
+    with warnings.catch_warnings():  # current names: silent, unchanged
+        warnings.simplefilter("error")
+        assert legacy.migrate_init_args("bsp_lightning.module.BSPModule", {"lr": 2}) == (BSPModule, {"lr": 2})
+
+
+def test_import_object_takes_the_longest_importable_module():
+    from bsp_lightning.extract.writer import _EXIT_AFTER_ENV
+
+    assert legacy.import_object("bsp_lightning.extract.writer._EXIT_AFTER_ENV") == _EXIT_AFTER_ENV
+    assert legacy.import_object("bsp_lightning.legacy.warn_once") is legacy.warn_once
+    with pytest.raises(ImportError, match="no_such_name"):
+        legacy.import_object("bsp_lightning.legacy.no_such_name")
+    with pytest.raises(ImportError, match="no such module"):
+        legacy.import_object("no_such_package.x")

@@ -23,6 +23,7 @@ __all__ = [
     "core_configs",
     "is_head_config",
     "merge_repeated_features",
+    "migrate_model_args",
     "packaged_configs",
     "resolve_config",
     "rewrite_configs",
@@ -154,6 +155,83 @@ def merge_repeated_features(args: list[str]) -> list[str]:
     if first is None or len(values) < 2:
         return args
     out[first] = "--data.features=" + json.dumps(values)
+    return out
+
+
+PRETEXT_KEYS = ("--model.pretext", "--model.init_args.pretext")
+MODEL_KEYS = ("--model", "--model.class_path")
+BASE_MODEL = "bsp_lightning.module.BSPModule"
+
+
+def _full_class_path(name: str) -> str:
+    # jsonargparse takes the bare name of a BSPModule subclass; the library's own are in bsp_lightning.module
+    return name if "." in name else f"bsp_lightning.module.{name}"
+
+
+def _pop_pretext(config: dict) -> tuple[str | None, object]:
+    """The model class path of a root config and its ``pretext`` (removed from ``config``), if any."""
+    model = config.get("model")
+    if not isinstance(model, dict):
+        return None, None
+    class_path = model.get("class_path") if isinstance(model.get("class_path"), str) else None
+    for section in (model.get("init_args"), model):
+        if isinstance(section, dict) and "pretext" in section:
+            return class_path, section.pop("pretext")
+    return class_path, None
+
+
+def migrate_model_args(args: list[str]) -> list[str]:
+    """The pre-training ``pretext`` of older configs and command lines, through the table of old names.
+
+    ``pretext`` left :class:`~bsp_lightning.module.BSPModule` when the regression pretext became
+    :class:`~bsp_lightning.module.ChangePointModule`. A ``--config`` file whose ``model`` says ``pretext``, or a
+    ``--model.pretext``/``--model.init_args.pretext`` option, is rewritten: the option goes, and
+    :func:`bsp_lightning.legacy.migrate_init_args` decides the class (``BSPModule`` with ``regression`` becomes
+    ``ChangePointModule``, added as a last ``--model``), warning once. A rewritten config file is passed as a
+    YAML string, which ``--config`` accepts.
+
+    Raises:
+        InputFileError: the ``pretext`` value has no meaning for the model class (one line, exit code 2).
+    """
+    from bsp_lightning import legacy
+    from bsp_lightning.utils.errors import InputFileError
+
+    out, model_class, pretext, where = [], BASE_MODEL, None, None
+    i = 0
+    while i < len(args):
+        key, sep, inline = args[i].partition("=")
+        value = inline if sep else (args[i + 1] if i + 1 < len(args) else None)
+        step = 1 if sep else 2
+        if value is None or key not in ("--config", *PRETEXT_KEYS, *MODEL_KEYS):
+            out.append(args[i])
+            i += 1
+            continue
+        if key == "--config" and Path(value).is_file():
+            try:
+                config = yaml.safe_load(Path(value).read_text())
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                config = None  # jsonargparse reports it
+            class_path, found = _pop_pretext(config) if isinstance(config, dict) else (None, None)
+            model_class = _full_class_path(class_path) if class_path else model_class
+            if found is not None:
+                pretext, where = found, value
+                value = yaml.safe_dump(config, sort_keys=False)
+            out += [f"--config={value}"] if sep else ["--config", value]
+        elif key in PRETEXT_KEYS:
+            pretext, where = yaml.safe_load(value), None
+        else:
+            if key in MODEL_KEYS and not value.lstrip().startswith("{"):
+                model_class = _full_class_path(value)
+            out += args[i : i + step]
+        i += step
+    if pretext is None:
+        return args
+    try:
+        cls, _ = legacy.migrate_init_args(model_class, {"pretext": pretext})
+    except (ImportError, TypeError) as err:
+        raise InputFileError(where, f"--model pretext: {err}") from None
+    if legacy.class_path(cls) != legacy.class_path(legacy.import_class(model_class)):
+        out.append(f"--model={legacy.class_path(cls)}")
     return out
 
 

@@ -12,6 +12,7 @@
 * :mod:`~bsp_lightning.evaluation.cli`: ``bsp-lightning evaluate``.
 """
 
+from bsp_lightning import legacy
 from bsp_lightning.evaluation._io import EvaluationInputError
 from bsp_lightning.evaluation.actionness import ActionnessAP, ActionnessResult, actionness_ap, average_precision
 from bsp_lightning.evaluation.detection import (
@@ -33,7 +34,6 @@ from bsp_lightning.evaluation.formats import (
     write_detections,
     write_grounding,
 )
-from bsp_lightning.evaluation.formats import read_detections as read_activitynet_predictions
 from bsp_lightning.evaluation.grounding import GroundingRecall, grounding_metrics, nms_2dtan, temporal_iou
 
 __all__ = [
@@ -53,7 +53,6 @@ __all__ = [
     "interpolated_ap",
     "nms_2dtan",
     "read_actionness",
-    "read_activitynet_predictions",
     "read_detections",
     "read_grounding",
     "read_grounding_predictions",
@@ -63,3 +62,5 @@ __all__ = [
     "write_detections",
     "write_grounding",
 ]
+
+__getattr__ = legacy.module_getattr(__name__)
