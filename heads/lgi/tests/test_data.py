@@ -170,8 +170,8 @@ def test_bad_input_is_counted_not_raised(tmp_path, charades_files):
     dm = LGIDataModule(str(tmp_path / "feats"), str(tmp_path / "ann"), batch_size=2, val_fraction=0.0)
     ds = dm.dataset("train")
     assert len(ds) == 2
-    assert dict(dm.reports["train"]) == {"end_past_video": 1, "truncated_query": 1, "empty_query": 1,
-                                         "empty_video": 1, "missing_features": 1}
+    assert dm.skips.counts("train") == {"end_past_video": 1, "truncated_query": 1, "empty_query": 1,
+                                        "empty_video": 1, "missing_features": 1}
     assert ds.records[0]["words"].tolist() == [dm.vocabulary.index(w) for w in tokenize(lines[0].split("##")[1])[:10]]
     assert ds.records[1]["words"].tolist() == [1] + [0] * 9
     assert ds.records[1]["end_n"] == 1.5  # 9 / 6, not clipped
@@ -192,7 +192,7 @@ def test_anet_captions_datamodule_test_is_val1_plus_val2(tmp_path):
                                     '"v_b": {"duration": 20, "timestamps": [[2, 8]], "sentences": ["He runs."]}}')
     (ann / "val_1.json").write_text('{"v_c": {"duration": 20, "timestamps": [[1, 4]], "sentences": ["x"]}}')
     (ann / "val_2.json").write_text('{"v_d": {"duration": 20, "timestamps": [[3, 9]], "sentences": ["y"]}}')
-    dm = LGIDataModule(str(tmp_path / "feats"), str(ann), batch_size=1, dataset="anet_captions", max_words=25)
+    dm = LGIDataModule(str(tmp_path / "feats"), str(ann), batch_size=1, benchmark="anet_captions", max_words=25)
     test = dm.dataset("test")
     assert [(r["video"], r["feature_id"], r["gt"]) for r in test.records] == [("v_c", "c", (1.0, 4.0)),
                                                                              ("v_d", "d", (3.0, 9.0))]

@@ -52,9 +52,9 @@ def test_tacos_loader(tmp_path):
 
 def test_datamodule_holdout_items_and_batches(example, tmp_path):
     dm = Tan2dDataModule(str(example["features"]), str(example["annotations"]), batch_size=3, num_sample_clips=32,
-                         holdout_fraction=0.25, seed=1)
+                         val_fraction=0.25, seed=1)
     dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path))
-    train_videos, val_videos = dm.holdout
+    train_videos, val_videos = dm.split_videos["train"], dm.split_videos["val"]
     assert len(val_videos) == 2 and not set(train_videos) & set(val_videos)
     assert "door" in dm.data_info["vocabulary"] and "door." not in dm.data_info["vocabulary"]
     train, val, test = dm.dataset("train"), dm.dataset("val"), dm.dataset("test")
@@ -88,7 +88,7 @@ def test_missing_features_and_empty_queries_are_counted(example, tmp_path):
     test = dm.build_dataset("test")
     assert (tmp_path / "run" / "missing_features.txt").read_text().split() == ["test", "nofeat"]
     assert len(test) == 8
-    assert dm.skips == {"test/no_features": 1, "test/empty_query": 1}
+    assert dm.skips.counts("test") == {"missing_features": 1, "empty_query": 1}
 
 
 def test_anet_captions_splits_and_v_prefix(example, tmp_path):
@@ -100,8 +100,8 @@ def test_anet_captions_splits_and_v_prefix(example, tmp_path):
     (tmp_path / "train.json").write_text(captions(["vid000", "vid001", "vid002"]))
     (tmp_path / "val_1.json").write_text(captions(["vid003"]))
     (tmp_path / "val_2.json").write_text(captions(["vid008", "vid009"]))
-    dm = Tan2dDataModule(str(example["features"]), str(tmp_path), dataset="anet_captions", num_sample_clips=16)
-    assert dm.holdout is None
+    dm = Tan2dDataModule(str(example["features"]), str(tmp_path), benchmark="anet_captions", num_sample_clips=16)
+    assert dm.split_videos is None
     train, val, test = dm.dataset("train"), dm.dataset("val"), dm.dataset("test")
     assert (len(train), len(val), len(test)) == (6, 2, 4)
     item = val[1]

@@ -8,14 +8,19 @@ the test and predict loops gather the prediction items of every rank, merge them
 format, write them atomically to ``<default_root_dir>/predictions/<stage>.json``, score them (test) and print the
 table.
 
-A subclass follows this shape::
+The model learns the data's shapes only from ``data_info`` (linked from the DataModule at fit time, recorded in the
+checkpoint); at test and predict time :meth:`HeadModule.check_data_info` compares the recorded ``data_info`` with the
+data's and names any difference. The base class saves the hyper-parameters of the whole constructor chain.
+
+A subclass follows this shape (``**kwargs`` lets a checkpoint's old hyper-parameters reach the table of old names,
+:mod:`bsp_lightning.legacy`, instead of being dropped)::
 
     class MyHead(HeadModule):
         task = "grounding"
 
-        def __init__(self, feature_dim: int = 0, data_info: dict | None = None, hidden: int = 256, lr: float = 1e-3):
-            super().__init__(feature_dim, data_info, lr=lr)
-            self.save_hyperparameters()
+        def __init__(self, feature_dim: int = 0, data_info: dict | None = None, lr: float = 1e-3,
+                     hidden: int = 256, **kwargs):
+            super().__init__(feature_dim, data_info, lr=lr, **kwargs)
             self.model = self.build_model()
 """
 
@@ -28,14 +33,46 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.trainer.states import TrainerFn
 from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
 
+from bsp_lightning import legacy
 from bsp_lightning.heads.spec import TASKS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HeadModule", "format_metric_table"]
+__all__ = ["DataInfoMismatchError", "HeadModule", "data_info_differences", "format_metric_table"]
+
+_CHECKED_STAGES = (TrainerFn.VALIDATING, TrainerFn.TESTING, TrainerFn.PREDICTING)
+
+
+class DataInfoMismatchError(ValueError):
+    """The data's ``data_info`` differs from the one the model was trained with (the message names each key)."""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return f"{len(value)} entries"
+    return repr(value)
+
+
+def data_info_differences(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """One phrase per key that both ``data_info`` have with different values (keys of one side only are not
+    compared: an older checkpoint may lack a key the data now gives)."""
+    out = []
+    for key in sorted(set(recorded) & set(current)):
+        mine, theirs = recorded[key], current[key]
+        if mine == theirs:
+            continue
+        text = f"{key}: {_describe(mine)} in the checkpoint, {_describe(theirs)} in the data"
+        if isinstance(mine, (list, tuple)) and isinstance(theirs, (list, tuple)):
+            first = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
+            a = repr(mine[first]) if first < len(mine) else "(end)"
+            b = repr(theirs[first]) if first < len(theirs) else "(end)"
+            text += f" (first difference at {first}: {a} vs {b})"
+        out.append(text)
+    return out
 
 
 def format_metric_table(metrics: Mapping[str, float], title: str = "") -> str:
@@ -57,14 +94,14 @@ def _batch_size(batch: Any) -> int | None:
     return None
 
 
-class HeadModule(pl.LightningModule):
+class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
     """Base LightningModule of the heads.
 
     Args:
         feature_dim: ``D`` of the input features (linked from the DataModule's manifests by ``bsp-lightning fit``).
-        data_info: what the model must know about the data (class names, vocabulary...), linked from
+        data_info: what the model must know about the data (class names, vocabulary, input length...), linked from
             :attr:`~bsp_lightning.heads.FeatureDataModule.data_info`; stored in the hyper-parameters so a
-            checkpoint rebuilds the model alone.
+            checkpoint rebuilds the model alone, and checked against the data at test and predict time.
         lr: learning rate of the default optimiser (Adam).
         weight_decay: weight decay of the default optimiser.
 
@@ -88,6 +125,8 @@ class HeadModule(pl.LightningModule):
         self.data_info = dict(data_info or {})
         self.lr = lr
         self.weight_decay = weight_decay
+        # every constructor argument of the subclass chain (the frames of their __init__), for the checkpoint
+        self.save_hyperparameters()
         self.test_results: dict[str, float] = {}
         self._items: dict[str, list[Any]] = {"val": [], "test": [], "predict": []}
 
@@ -166,6 +205,37 @@ class HeadModule(pl.LightningModule):
         if self.task == "grounding":
             return formats.write_grounding(path, predictions)
         return formats.write_actionness(path, predictions, protocol=getattr(self, "actionness_protocol", None))
+
+    # --- data_info: the data the model was built for ------------------------------------------------------------
+
+    def check_data_info(self, recorded: Mapping[str, Any] | None = None) -> None:
+        """Compare the ``data_info`` the model was built with (``recorded``, default :attr:`data_info`) with the
+        attached DataModule's; called at validate, test and predict time (:meth:`setup`, and
+        :meth:`on_load_checkpoint` for ``--ckpt_path``, before the weights are loaded).
+
+        Raises:
+            DataInfoMismatchError: a key differs (each named, with both values or lengths).
+        """
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        current = getattr(datamodule, "data_info", None)
+        if current is None:
+            return
+        differences = data_info_differences(self.data_info if recorded is None else recorded, current)
+        if differences:
+            raise DataInfoMismatchError(
+                f"{type(self).__name__}: the data is not what the model was trained on: {'; '.join(differences)} "
+                "(same annotations, feature folders and data options as at fit time?)")
+
+    def setup(self, stage: str) -> None:
+        if self._trainer is not None and self.trainer.state.fn in _CHECKED_STAGES:
+            self.check_data_info()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        recorded = checkpoint.get("hyper_parameters", {}).get("data_info")
+        if recorded is not None and self._trainer is not None and self.trainer.state.fn in _CHECKED_STAGES:
+            # the checkpoint's own hyper-parameters, with the names of the table of old names
+            hparams = legacy.rename_arguments(type(self), checkpoint["hyper_parameters"])
+            self.check_data_info(hparams.get("data_info") or {})
 
     def configure_optimizers(self) -> Any:
         """Adam at ``lr`` with ``weight_decay``; heads override with their official schedule."""

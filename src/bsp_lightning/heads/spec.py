@@ -43,6 +43,11 @@ class HeadSpec:
             the folder it is given and returns the ``bsp-lightning fit`` arguments (``--config`` included) that
             train on it; the contract test (``tests/heads/test_contract.py``) runs a ``fast_dev_run`` fit and a
             test with them.
+        primary_metric: the name of the headline test metric (``"average_mAP"``, ``"R@1,IoU=0.5"``, ``"AP"``):
+            what ``bsp-lightning study`` compares across feature sets; the contract test checks the head reports it.
+        study_inputs: the sibling of ``make_example`` for ``bsp-lightning study``: given the toy-untrimmed folder
+            (:mod:`bsp_lightning.data.toy`), the ``--data.*`` arguments that point the head's ``<name>_toy`` config
+            at its annotations there.
 
     Raises:
         TypeError: a field has the wrong type. ValueError: unknown task.
@@ -55,6 +60,8 @@ class HeadSpec:
     task: str
     description: str = ""
     make_example: Callable[[Path], list[str]] | None = None
+    primary_metric: str = ""
+    study_inputs: Callable[[Path], list[str]] | None = None
 
     def __post_init__(self) -> None:
         from bsp_lightning.heads.datamodule import FeatureDataModule
@@ -68,6 +75,11 @@ class HeadSpec:
             raise TypeError(f"head {self.name!r}: datamodule must be a FeatureDataModule subclass, got {self.datamodule!r}")
         if self.task not in TASKS:
             raise ValueError(f"head {self.name!r}: task must be one of {TASKS}, got {self.task!r}")
+        if not isinstance(self.primary_metric, str):
+            raise TypeError(f"head {self.name!r}: primary_metric must be a metric name, got {self.primary_metric!r}")
+        for hook in ("make_example", "study_inputs"):
+            if getattr(self, hook) is not None and not callable(getattr(self, hook)):
+                raise TypeError(f"head {self.name!r}: {hook} must be callable, got {getattr(self, hook)!r}")
         object.__setattr__(self, "configs", Path(self.configs))
 
     def config_files(self) -> dict[str, Path]:
@@ -159,4 +171,5 @@ def describe(spec: HeadSpec) -> dict[str, Any]:
         "datamodule": f"{spec.datamodule.__module__}.{spec.datamodule.__qualname__}",
         "configs": sorted(spec.config_files()),
         "description": spec.description,
+        "primary_metric": spec.primary_metric,
     }

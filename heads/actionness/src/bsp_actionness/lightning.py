@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from bsp_lightning.evaluation.actionness import actionness_ap
-from bsp_lightning.heads import HeadModule
+from bsp_lightning.heads import HeadModule, InvalidArgumentError
 
 from bsp_actionness.model import LinearActionness
 
@@ -42,9 +42,10 @@ class ActionnessModule(HeadModule):
         weight_decay: Adam weight decay.
         class_weighting: ``"none"`` or ``"balanced"`` (module docstring).
         scheduler: ``"none"`` or ``"cosine"``.
+        **kwargs: old hyper-parameter names of a checkpoint (:mod:`bsp_lightning.legacy`).
 
     Raises:
-        ValueError: unknown class weighting or scheduler.
+        InvalidArgumentError: unknown class weighting or scheduler.
     """
 
     task = "actionness"
@@ -58,13 +59,13 @@ class ActionnessModule(HeadModule):
         weight_decay: float = 0.0,
         class_weighting: str = "none",
         scheduler: str = "none",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay)
+        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay, **kwargs)
         if class_weighting not in WEIGHTINGS:
-            raise ValueError(f"class_weighting must be one of {WEIGHTINGS}, got {class_weighting!r}")
+            raise InvalidArgumentError(f"class_weighting must be one of {WEIGHTINGS}, got {class_weighting!r}")
         if scheduler not in SCHEDULERS:
-            raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
-        self.save_hyperparameters()
+            raise InvalidArgumentError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
         self.class_weighting = class_weighting
         self.scheduler = scheduler
         self.actionness_protocol = self.data_info.get("protocol")

@@ -12,23 +12,24 @@ Splits (``annotations`` is the folder of the official ``DATA_DIR`` layout; ``tra
 ``test_file`` override the file names):
 
 * ``charades``: ``charades_sta_{train,test}.txt`` with ``Charades_v1_{train,test}.csv`` next to them. Charades-STA
-  has no validation split and the official code selects its epoch on the test split; here a seeded
-  ``holdout_fraction`` (10%) of the training *videos* is held out as validation instead
-  (:func:`bsp_lightning.heads.holdout_split`), saved as ``<default_root_dir>/split.json`` (when a trainer is attached).
+  has no validation split and the official code selects its epoch on the test split; here the base class's seeded
+  ``val_fraction`` (10%) of the training *videos* with features is held out as validation instead
+  (:meth:`bsp_lightning.heads.FeatureDataModule.hold_out`), saved as ``<default_root_dir>/split.json``.
 * ``anet_captions``: ``train.json``, ``val_1.json`` (validation), ``val_2.json`` (test) -- the official
   renames ``val_1 -> val.json`` and ``val_2 -> test.json``.
 * ``tacos``: ``train.json``, ``val.json``, ``test.json`` in the official TACoS format (``{video: {"num_frames",
   "fps", "timestamps": [[start_frame, end_frame], ...], "sentences": [...]}}``).
 
-Skips are counted and logged, never raised: queries the loaders drop (start > end, empty after clipping), videos
-without features (``missing_features.txt``), queries with no token.
+Skips are counted in ``skips`` per split and logged once, never raised: the loaders' anomalies (queries dropped
+for start > end or empty after clipping, ends clipped; unit: queries), videos without features
+(``missing_features``, videos; listed in ``missing_features.txt``), queries with no token (``empty_query``).
+``data_info`` gives the model ``num_sample_clips`` and the training vocabulary.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -40,8 +41,9 @@ from torch.utils.data import Dataset
 
 from bsp_lightning.annotations import AnnotationError, LoadReport, load_anet_captions, load_charades_sta
 from bsp_lightning.annotations.errors import read_json, to_float
+from bsp_lightning import legacy
 from bsp_lightning.features.resample import average_to_fixed_length
-from bsp_lightning.heads import FeatureDataModule, FeatureSet, holdout_split, write_split
+from bsp_lightning.heads import FeatureDataModule, FeatureSet, InvalidArgumentError
 from bsp_lightning.text import tokenize_2dtan
 
 logger = logging.getLogger(__name__)
@@ -209,103 +211,89 @@ class Tan2dDataModule(FeatureDataModule):
     """Charades-STA / ActivityNet Captions / TACoS queries over snippet features (module docstring).
 
     Args:
-        features: feature folder(s) (several = two-stream, concatenated).
-        annotations: the folder holding the split files (official ``DATA_DIR`` layout).
-        batch_size: queries per batch (32 in every official config).
-        num_workers, seed: of :class:`~bsp_lightning.heads.FeatureDataModule`; ``seed`` also draws the hold-out.
-        dataset: ``"charades"``, ``"anet_captions"`` or ``"tacos"``.
-        num_sample_clips: ``T`` rows after resampling (256); the model's ``num_sample_clips`` must match.
+        benchmark: ``"charades"``, ``"anet_captions"`` or ``"tacos"``.
+        num_sample_clips: ``T`` rows after resampling (256); given to the model through ``data_info``.
         normalize: L2-normalise each snippet first (True, as every official config).
-        holdout_fraction: Charades-STA: fraction of training videos held out as validation (0.1).
-        train_file, val_file, test_file: file names (relative to ``annotations``, or absolute) replacing the
-            defaults of :data:`DATASETS`; a ``val_file`` for Charades-STA replaces the hold-out.
+        train_file, val_file, test_files: file names (relative to ``annotations``, or absolute) replacing the
+            defaults of :data:`DATASETS`; several test files are read in order; a ``val_file`` for Charades-STA
+            replaces the hold-out.
+        batch_size: queries per batch (32 in every official config).
+        *args, **kwargs: :class:`~bsp_lightning.heads.FeatureDataModule`'s (``annotations``: the folder holding
+            the split files, official ``DATA_DIR`` layout; ``val_fraction``: the Charades-STA hold-out, 0.1).
+
+    Raises:
+        InvalidArgumentError: an unknown benchmark.
     """
 
-    def __init__(self, features: str | list[str], annotations: str, batch_size: int = 32, num_workers: int = 0,
-                 seed: int = 0, dataset: str = "charades", num_sample_clips: int = 256, normalize: bool = True,
-                 holdout_fraction: float = 0.1, train_file: str | None = None, val_file: str | None = None,
-                 test_file: str | None = None) -> None:
-        super().__init__(features, annotations, batch_size, num_workers, seed)
-        if dataset not in DATASETS:
-            raise ValueError(f"unknown 2D-TAN dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
-        self.dataset_name = dataset
+    def __init__(self, *args: Any, benchmark: str = "charades", num_sample_clips: int = 256, normalize: bool = True,
+                 train_file: str | None = None, val_file: str | None = None,
+                 test_files: str | list[str] | None = None, batch_size: int = 32, **kwargs: Any) -> None:
+        super().__init__(*args, batch_size=batch_size, **kwargs)
+        if benchmark not in DATASETS:
+            raise InvalidArgumentError(f"unknown 2D-TAN benchmark {benchmark!r}; choose one of {', '.join(DATASETS)}")
+        self.benchmark = benchmark
         self.num_sample_clips = num_sample_clips
         self.normalize = normalize
-        self.holdout_fraction = holdout_fraction
-        self.files = dict(DATASETS[dataset])
-        for split, name in (("train", train_file), ("val", val_file), ("test", test_file)):
-            if name is not None:
-                self.files[split] = name
-        self.skips: Counter = Counter()
+        self.files: dict[str, list[str] | None] = {
+            k: None if v is None else [v] for k, v in DATASETS[benchmark].items()}
+        for split, names in (("train", train_file), ("val", val_file), ("test", test_files)):
+            if names is not None:
+                self.files[split] = [names] if isinstance(names, str) else list(names)
 
-    def split_path(self, split: str) -> Path | None:
-        """The annotation file of ``split`` (``predict`` reads the test file); ``None`` for a hold-out."""
-        name = self.files["test" if split == "predict" else split]
-        return None if name is None else Path(self.annotations) / name
+    def split_paths(self, split: str) -> list[Path] | None:
+        """The annotation files of ``split`` (``predict`` reads the test files); ``None`` for a hold-out."""
+        names = self.files["test" if split == "predict" else split]
+        return None if names is None else [Path(self.annotations) / name for name in names]
 
     def _load(self, split: str) -> list[GroundingQuery]:
-        path = self.split_path(split)
-        queries, report = load_queries(self.dataset_name, path)
-        if report.anomalies:
-            logger.info("%s", report.format_text())
+        queries = []
+        for path in self.split_paths(split):
+            loaded, report = load_queries(self.benchmark, path)
+            if report.anomalies:
+                logger.info("%s", report.format_text())
+            self.skips.update(split, dict(report.anomalies))
+            queries += loaded
         return queries
 
     @cached_property
     def _train_queries(self) -> list[GroundingQuery]:
         return self._load("train")
 
-    @cached_property
-    def holdout(self) -> tuple[list[str], list[str]] | None:
-        """``(train videos, validation videos)`` when the validation split is held out of training, else None."""
+    @property
+    def split_videos(self) -> dict[str, list[str]] | None:
+        """``{"train": [...], "val": [...]}`` when the validation split is held out of the training videos (the
+        base class's hold-out), ``None`` when the benchmark has a validation file."""
         if self.files["val"] is not None:
             return None
-        annotated = sorted({q.video_id for q in self._train_queries})
-        with_features = [v for v in annotated if self.features_set.resolve(v) is not None]
-        return holdout_split(with_features, self.holdout_fraction, self.seed)
+        return self.hold_out(q.video_id for q in self._train_queries)
 
     @property
     def data_info(self) -> dict[str, Any]:
-        """``{"vocabulary": sorted 2D-TAN tokens of the training file}``: only the learned-embedding option
-        (not the paper's setting) uses it; the GloVe vocabulary comes from the GloVe file."""
+        """``{"num_sample_clips": T, "vocabulary": sorted 2D-TAN tokens of the training file}``: the vocabulary
+        is used by the learned-embedding option only (not the paper's setting); GloVe brings its own."""
         words = sorted({t for q in self._train_queries for t in tokenize_2dtan(q.sentence)})
-        return {"vocabulary": words}
+        return {"num_sample_clips": self.num_sample_clips, "vocabulary": words}
 
     def build_dataset(self, split: str) -> Dataset:
-        if split in ("train", "val") and self.holdout is not None:
-            train_videos, val_videos = self.holdout
-            keep = set(train_videos if split == "train" else val_videos)
+        if split in ("train", "val") and self.split_videos is not None:
+            keep = set(self.split_videos[split])
             queries = [q for q in self._train_queries if q.video_id in keep]
-            if split == "val":
-                self._save_holdout()
         else:
             queries = self._train_queries if split == "train" else self._load(split)
         return self._dataset(queries, split)
 
-    def _save_holdout(self) -> None:
-        train_videos, val_videos = self.holdout
-        if self.root_dir is None:  # no trainer, no run folder: nothing to save the split with
-            return
-        path = self.root_dir / "split.json"
-        write_split(path, {"train": train_videos, "val": val_videos}, fraction=self.holdout_fraction,
-                    seed=self.seed, source=str(self.split_path("train")))
-        logger.info("validation = %d of %d training videos (seed %d), split saved to %s",
-                    len(val_videos), len(train_videos) + len(val_videos), self.seed, path)
-
     def _dataset(self, queries: list[GroundingQuery], split: str) -> GroundingDataset:
         ids = self.match_videos([q.video_id for q in queries], split) if queries else {}
-        missing = sum(q.video_id not in ids for q in queries)
         kept = [q for q in queries if q.video_id in ids]
         empty = [q for q in kept if not tokenize_2dtan(q.sentence)]
-        if missing:
-            self.skips[f"{split}/no_features"] += missing
         if empty:
-            self.skips[f"{split}/empty_query"] += len(empty)
-            logger.warning("%d %s queries have no token after 2D-TAN's tokenisation (skipped), e.g. %s %r",
-                           len(empty), split, empty[0].video_id, empty[0].sentence)
+            self.skips.add(split, "empty_query", len(empty), example=f"{empty[0].video_id}: {empty[0].sentence!r}")
             kept = [q for q in kept if tokenize_2dtan(q.sentence)]
-        logger.info("%s: %d queries of %d videos (%d skipped without features)", split, len(kept),
-                    len({q.video_id for q in kept}), missing)
+        logger.info("%s: %d queries of %d videos", split, len(kept), len({q.video_id for q in kept}))
         return GroundingDataset(kept, ids, self.features_set, self.num_sample_clips, self.normalize)
 
     def collate_fn(self, split: str):
         return collate_grounding
+
+
+__getattr__ = legacy.module_getattr(__name__)
