@@ -86,6 +86,8 @@ FUNCTIONS: dict[str, str] = {
     "bsp_lightning.evaluation.proposals.evaluate_proposals": "bsp_lightning.evaluation.cli.evaluate_proposals",
     "bsp_lightning.evaluation.proposals.add_proposals_parser": "bsp_lightning.evaluation.cli.add_proposals_parser",
     "bsp_lightning.heads.module.format_metric_table": "bsp_lightning.evaluation.tables.format_metric_table",
+    "bsp_lightning.evaluation.cli.read_grounding_predictions":
+        "bsp_lightning.evaluation.formats.grounding.read_grounding_predictions",
     "bsp_lightning.heads.spec.TASKS": "bsp_lightning.evaluation.formats.TASKS",
     # grounding annotations: one record and one loader per benchmark in the core
     "bsp_tan2d.data.charades_sentence": "bsp_lightning.annotations.charades_sta.charades_sentence",

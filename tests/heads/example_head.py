@@ -90,7 +90,7 @@ class ExampleHead(HeadModule):
                                 for c in top]))
         return items
 
-    def external_data(self):
+    def prediction_metadata(self):
         return {"used": False, "details": "example head: labels from its own linear classifier"}
 
     def build_metric(self):
@@ -98,7 +98,7 @@ class ExampleHead(HeadModule):
 
         def score(predictions):
             videos, labels, segments, scores = [], [], [], []
-            for vid, dets in predictions["results"].items():
+            for vid, dets in predictions.results.items():
                 for det in dets:
                     videos.append(vid), labels.append(det["label"]), segments.append(det["segment"])
                     scores.append(det["score"])

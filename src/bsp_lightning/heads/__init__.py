@@ -15,7 +15,8 @@
 from bsp_lightning import legacy
 from bsp_lightning.features.featureset import FeatureSet
 from bsp_lightning.heads.datamodule import MISSING_FEATURES_FILE, FeatureCoverageError, FeatureDataModule
-from bsp_lightning.heads.module import DataInfoMismatchError, HeadModule, format_metric_table
+from bsp_lightning.evaluation.tables import format_metric_table
+from bsp_lightning.heads.module import DataInfoMismatchError, HeadModule
 from bsp_lightning.heads.skips import MISSING_FEATURES, SkipReport
 from bsp_lightning.heads.spec import (
     HEADS_GROUP,

@@ -4,9 +4,9 @@ Like :class:`~bsp_lightning.module.BSPModule`, a small base class with hooks (so
 :meth:`HeadModule.build_model` (a pure-torch model that knows nothing of Lightning), :meth:`HeadModule.forward`,
 :meth:`HeadModule.compute_loss`, :meth:`HeadModule.postprocess` (network outputs to prediction items) and
 :meth:`HeadModule.build_metric` (the official-equivalent score of the merged predictions). The loops are here:
-the test and predict loops gather the prediction items of every rank, merge them into the benchmark's official
-format, write them atomically to ``<default_root_dir>/predictions/<stage>.json``, score them (test) and print the
-table.
+the test and predict loops gather the prediction items of every rank, merge them into the predictions object of the
+head's task (its format object, :data:`bsp_lightning.evaluation.formats.FORMATS`), write them atomically to
+``<default_root_dir>/predictions/<stage>.json``, score them (test) and print the table.
 
 The model learns the data's shapes only from ``data_info`` (linked from the DataModule at fit time, recorded in the
 checkpoint); at test and predict time :meth:`HeadModule.check_data_info` compares the recorded ``data_info`` with the
@@ -38,7 +38,8 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
 
 from bsp_lightning import legacy
-from bsp_lightning.heads.spec import TASKS
+from bsp_lightning.evaluation.formats import FORMATS, TASKS
+from bsp_lightning.evaluation.tables import format_metric_table
 
 logger = logging.getLogger(__name__)
 
@@ -75,17 +76,6 @@ def data_info_differences(recorded: Mapping[str, Any], current: Mapping[str, Any
     return out
 
 
-def format_metric_table(metrics: Mapping[str, float], title: str = "") -> str:
-    """A two-row text table of fractions shown in percent (two decimals), one column per metric."""
-    names = list(metrics)
-    cells = [f"{100 * float(metrics[n]):.2f}" for n in names]
-    widths = [max(len(n), len(c)) for n, c in zip(names, cells)]
-    head = "  ".join(n.rjust(w) for n, w in zip(names, widths))
-    row = "  ".join(c.rjust(w) for c, w in zip(cells, widths))
-    rule = "-" * len(head)
-    return "\n".join(([title] if title else []) + [rule, head, rule, row + "   (%)", rule])
-
-
 def _batch_size(batch: Any) -> int | None:
     if isinstance(batch, Mapping):
         for value in batch.values():
@@ -106,7 +96,8 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
         weight_decay: weight decay of the default optimiser.
 
     Attributes:
-        task: ``"detection"``, ``"grounding"`` or ``"actionness"`` (class attribute): the prediction format.
+        task: ``"detection"``, ``"grounding"`` or ``"actionness"`` (class attribute): the prediction format
+            (:attr:`prediction_format`).
         evaluate_on_validation: also postprocess and score the validation split each epoch (logged as
             ``val/<metric>``; used for model selection on a validation metric).
         test_results: the metrics of the last test run (fractions).
@@ -168,43 +159,33 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
         """
         raise TypeError(f"{type(self).__name__} must implement build_metric()")
 
-    def external_data(self) -> dict[str, Any]:
-        """The ``external_data`` entry of a detection results file (e.g. where the labels came from)."""
-        return {}
+    @property
+    def prediction_format(self) -> Any:
+        """The format object of :attr:`task` (:data:`bsp_lightning.evaluation.formats.FORMATS`)."""
+        return FORMATS[self.task]
+
+    def prediction_metadata(self) -> dict[str, Any] | None:
+        """What the predictions file records about how they were made: a detection file's ``external_data`` (e.g.
+        where the labels came from), an actionness file's ``_protocol``; a grounding file has no place for it.
+        Default ``None``."""
+        return None
 
     def merge_predictions(self, items: list[Any]) -> Any:
-        """All ranks' prediction items -> the benchmark's official object (DESIGN.md, "Predictions on disk").
+        """All ranks' prediction items -> the task's predictions object (docs/design.md, "Predictions on disk"),
+        by the format's ``merge`` with :meth:`prediction_metadata`:
 
         * detection: items ``(video_id, [{"label", "score", "segment": [s, e]}, ...])`` ->
-          ``{"version": "VERSION 1.3", "results": {video_id: [...]}, "external_data": self.external_data()}``
-          (several items of one video are concatenated in item order);
+          :class:`~bsp_lightning.evaluation.formats.Detections` (several items of one video concatenated in item
+          order); a head may add its class-agnostic proposals to it (written beside it);
         * grounding: items ``{"video", "duration", "query", "gt", "predictions", ["index"]}`` -> the list, sorted
           by ``"index"`` when given (the dataset order, whatever the ranks' order), which is then dropped;
-        * actionness: items ``(video_id, scores)`` -> ``{video_id: [float, ...]}``.
+        * actionness: items ``(video_id, scores)`` -> :class:`~bsp_lightning.evaluation.formats.ActionnessScores`.
         """
-        if self.task == "detection":
-            results: dict[str, list[dict[str, Any]]] = {}
-            for video_id, detections in items:
-                results.setdefault(str(video_id), []).extend(detections)
-            return {"version": "VERSION 1.3", "results": results, "external_data": self.external_data()}
-        if self.task == "grounding":
-            if items and all("index" in item for item in items):
-                items = sorted(items, key=lambda item: item["index"])
-            return [{k: v for k, v in item.items() if k != "index"} for item in items]
-        return {str(video_id): [float(s) for s in scores] for video_id, scores in items}
+        return self.prediction_format.merge(items, self.prediction_metadata())
 
     def write_predictions(self, predictions: Any, path: str | Path) -> Path:
         """Write the merged predictions atomically in the official format of :attr:`task`."""
-        from bsp_lightning.evaluation import formats
-
-        if self.task == "detection":
-            return formats.write_detections(
-                path, predictions["results"], external_data=predictions.get("external_data"),
-                version=predictions.get("version", "VERSION 1.3"),
-            )
-        if self.task == "grounding":
-            return formats.write_grounding(path, predictions)
-        return formats.write_actionness(path, predictions, protocol=getattr(self, "actionness_protocol", None))
+        return self.prediction_format.write(path, predictions)
 
     # --- data_info: the data the model was built for ------------------------------------------------------------
 

@@ -19,10 +19,13 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from bsp_lightning.evaluation.formats import TASKS
+from bsp_lightning.heads.datamodule import FeatureDataModule
+from bsp_lightning.heads.module import HeadModule
+
 logger = logging.getLogger(__name__)
 
 HEADS_GROUP = "bsp_lightning.heads"
-TASKS = ("detection", "grounding", "actionness")
 
 _errors: dict[str, str] = {}
 
@@ -34,7 +37,8 @@ class HeadSpec:
     Attributes:
         name: registry name (``"gtad"``); also the prefix of its config names (``gtad_anet``).
         module: its :class:`~bsp_lightning.heads.HeadModule` subclass.
-        datamodule: its :class:`~bsp_lightning.heads.FeatureDataModule` subclass.
+        datamodule: its :class:`~bsp_lightning.heads.FeatureDataModule` subclass (the common base when the head has
+            one DataModule class per benchmark).
         configs: the folder of its packaged LightningCLI YAML configs (one ``<name>.yaml`` each; the first line
             is a ``# description`` comment).
         task: ``"detection"``, ``"grounding"`` or ``"actionness"``: the prediction format it writes.
@@ -54,8 +58,8 @@ class HeadSpec:
     """
 
     name: str
-    module: type
-    datamodule: type
+    module: type[HeadModule]
+    datamodule: type[FeatureDataModule]
     configs: str | Path
     task: str
     description: str = ""
@@ -64,9 +68,6 @@ class HeadSpec:
     study_inputs: Callable[[Path], list[str]] | None = None
 
     def __post_init__(self) -> None:
-        from bsp_lightning.heads.datamodule import FeatureDataModule
-        from bsp_lightning.heads.module import HeadModule
-
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise TypeError(f"HeadSpec.name must be an identifier string, got {self.name!r}")
         if not (isinstance(self.module, type) and issubclass(self.module, HeadModule)):

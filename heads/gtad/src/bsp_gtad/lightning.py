@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 
+from bsp_lightning.evaluation.formats import Detections
 from bsp_lightning.heads import HeadModule
 from bsp_gtad.benchmarks import BENCHMARKS, benchmark_of
 from bsp_gtad.classifier import VideoClassifier, read_class_scores
@@ -158,7 +159,8 @@ class GTADModule(HeadModule):
             return read_class_scores(self.hparams.class_scores, class_names=self.classes or None)
         return None
 
-    def external_data(self) -> dict[str, Any]:
+    def prediction_metadata(self) -> dict[str, Any]:
+        """The results file's ``external_data``: where the labels came from."""
         if self.hparams.class_scores:
             return {"labels": f"video-level class scores from {self.hparams.class_scores} (top-{self.hparams.top_classes})"}
         return {"labels": "bsp_gtad VideoClassifier: linear layer on mean-pooled frozen features, multi-label BCE, "
@@ -171,7 +173,10 @@ class GTADModule(HeadModule):
             ids = dm.dataset("test").video_ids if dm is not None else []
             read_class_scores(self.hparams.class_scores, ids, self.classes or None)
 
-    def merge_predictions(self, items: list[Any]) -> Any:
+    def merge_predictions(self, items: list[Any]) -> Detections:
+        """Items of every rank (videos, or THUMOS windows) -> each video's proposals (the benchmark's merge),
+        labelled by the top classes: :class:`~bsp_lightning.evaluation.formats.Detections` with the class-agnostic
+        proposals, which are written beside the results (``test_proposals.json``) and scored by AR@AN."""
         h = self.hparams
         grouped: dict[str, list[dict]] = {}
         for item in items:
@@ -186,17 +191,7 @@ class GTADModule(HeadModule):
                 scores, names = np.mean([p["class_probs"] for p in parts], axis=0), self.classes
             proposals[vid] = props
             results[vid] = classify(props, scores, names, h.top_classes, decimals=self.benchmark.decimals)
-        self.last_proposals = proposals
-        return {"version": self.benchmark.version, "results": results, "external_data": self.external_data()}
-
-    def write_predictions(self, predictions: Any, path):
-        from bsp_lightning.utils.io import atomic_write_json
-
-        out = super().write_predictions(predictions, path)
-        proposals = {v: [{"segment": [float(a), float(b)], "score": float(s)} for a, b, s in p]
-                     for v, p in self.last_proposals.items()}
-        atomic_write_json(out.with_name(out.stem + "_proposals.json"), {"results": proposals})
-        return out
+        return Detections(results, self.prediction_metadata(), self.benchmark.version, proposals)
 
     def build_metric(self) -> Callable[[Any], dict[str, float]]:
         from bsp_lightning.evaluation import activitynet_map
@@ -206,9 +201,9 @@ class GTADModule(HeadModule):
         gt_videos, gt_labels, gt_segments = dm.ground_truth("test")
         thresholds = np.asarray(self.benchmark.tiou_thresholds)
 
-        def metric(predictions: Mapping[str, Any]) -> dict[str, float]:
+        def metric(predictions: Detections) -> dict[str, float]:
             videos, labels, segments, scores = [], [], [], []
-            for vid, dets in predictions["results"].items():
+            for vid, dets in predictions.results.items():
                 for d in dets:
                     videos.append(vid)
                     labels.append(d["label"])
@@ -222,8 +217,8 @@ class GTADModule(HeadModule):
                                      tiou_thresholds=thresholds, ignore_unknown_labels=True)
             out = {f"mAP@{t:.2f}": float(v) for t, v in zip(thresholds, result.mAP)}
             out["average_mAP"] = float(result.average_mAP)
-            if any(len(p) for p in self.last_proposals.values()):
-                ar = average_recall_vs_proposals(gt_videos, gt_segments, self.last_proposals)
+            if predictions.proposals and any(len(p) for p in predictions.proposals.values()):
+                ar = average_recall_vs_proposals(gt_videos, gt_segments, predictions.proposals)
                 out.update(ar.summary())
             return out
 
