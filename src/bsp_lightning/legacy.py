@@ -54,7 +54,16 @@ _TAN2D_DATA = "bsp_tan2d.data.Tan2dDataModule"
 _LGI_DATA = "bsp_lgi.data.LGIDataModule"
 _GTAD = "bsp_gtad.lightning.GTADModule"
 
+_QUERY = "bsp_lightning.annotations.query"
+
 CLASS_PATHS: dict[str, str] = {
+    # one grounding record and one container for every benchmark and head (the policy says what is kept)
+    **{f"bsp_lightning.annotations.{module}{name}": f"{_QUERY}.{new}"
+       for module in ("", "charades_sta.", "anet_captions.")
+       for name, new in (("CharadesSTAQuery", "GroundingQuery"), ("CaptionQuery", "GroundingQuery"),
+                         ("CharadesSTAAnnotations", "GroundingAnnotations"),
+                         ("CaptionAnnotations", "GroundingAnnotations"))},
+    "bsp_tan2d.data.GroundingQuery": f"{_QUERY}.GroundingQuery",
     # the heads' contract: a benchmark is a class (G-TAD's `dataset` flag chose between two data pipelines)
     f"{_GTAD_DATA}.GTADDataModule": _ANET_DATA,
     "bsp_gtad.GTADDataModule": _ANET_DATA,

@@ -1,4 +1,4 @@
-"""Query loading (the official sentence rule, TACoS, counted skips), the hold-out, items and batches."""
+"""The hold-out, items and batches, counted skips (the query loaders are the core's: tests/annotations)."""
 
 import json
 from types import SimpleNamespace
@@ -7,47 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from bsp_lightning.annotations import AnnotationError
 from bsp_lightning.features.resample import average_to_fixed_length
-from bsp_tan2d.data import Tan2dDataModule, charades_sentence, collate_grounding, load_queries, load_tacos
+from bsp_tan2d.data import Tan2dDataModule, collate_grounding
 from bsp_tan2d.example import write_example
 
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory):
     return write_example(tmp_path_factory.mktemp("tan2d"))
-
-
-def test_charades_sentence_official_rule():
-    assert charades_sentence("AO8RW 0.0 6.9##a person is putting a book on a shelf.\n") == "a person is putting a book on a shelf"
-    assert charades_sentence("AO8RW 0.0 6.9##person opens it. then sits.\n") == "person opens it. then sits"
-    assert charades_sentence("AO8RW 0.0 6.9##the last line keeps it.") == "the last line keeps it."
-    assert charades_sentence("AO8RW 0.0 6.9##space before newline. \n") == "space before newline. \n"
-
-
-def test_charades_queries_clip_and_skip(tmp_path):
-    (tmp_path / "charades_sta_train.txt").write_text(
-        "v1 1.0 5.0##a person opens a door.\nv1 6.0 2.0##reversed.\nv1 2.0 99.0##runs past the end.\n"
-        "v2 0.0 1.0##no duration for this video.\n")
-    (tmp_path / "Charades_v1_train.csv").write_text("id,length\nv1,10.0\n")
-    queries, report = load_queries("charades", tmp_path / "charades_sta_train.txt")
-    assert [(q.start, q.end, q.sentence) for q in queries] == [(1.0, 5.0, "a person opens a door"),
-                                                               (2.0, 10.0, "runs past the end")]
-    assert report.anomalies["start_after_end"] == 1 and report.anomalies["end_clipped"] == 1
-    assert report.anomalies["missing_duration"] == 1
-
-
-def test_tacos_loader(tmp_path):
-    path = tmp_path / "train.json"
-    path.write_text(json.dumps({"s13-d21.avi": {"num_frames": 300, "fps": 30.0, "timestamps": [[30, 90], [90, 30],
-                    [150, 600], [400, 500]], "sentences": ["He takes out a knife.", "b", "c", "d", "extra"]}}))
-    queries, report = load_tacos(path)
-    assert [(q.start, q.end, q.duration) for q in queries] == [(1.0, 3.0, 10.0), (5.0, 10.0, 10.0)]
-    assert report.anomalies == {"unpaired_entry": 1, "start_after_end": 1, "end_clipped": 2,
-                                "start_beyond_duration": 1}
-    path.write_text(json.dumps({"v": {"fps": 30}}))
-    with pytest.raises(AnnotationError, match="train.json"):
-        load_tacos(path)
 
 
 def test_datamodule_holdout_items_and_batches(example, tmp_path):

@@ -17,15 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from bsp_lightning.features.store import (
-    ENTRIES_DIR,
-    FeatureMismatchError,
-    FeatureStore,
-    FeatureStoreError,
-    config_hash,
-    disagreement,
-    load_features,
-)
+from bsp_lightning.features.store import ENTRIES_DIR, FeatureMismatchError, FeatureStore, FeatureStoreError
+from bsp_lightning.features.store import config_hash, disagreement, load_features
 from bsp_lightning.utils.cli import HelpFormatter
 
 __all__ = ["CombineResult", "combine", "combine_main"]

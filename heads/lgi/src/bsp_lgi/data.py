@@ -16,7 +16,8 @@ queries longer than
 removal becomes one ``<UNK>`` (``empty_query``; the official packed LSTM would crash on length 0); a video whose
 features are missing is skipped (``missing_features``, counted and listed in ``missing_features.txt`` by the base
 class), and so is a query of a video with no snippet (``empty_video``); a video shorter than 128 snippets is used
-whole and zero-padded (official); the annotation anomalies of :mod:`bsp_lgi.annotations`.
+whole and zero-padded (official); the annotation anomalies of the core loaders' ``"lgi"`` policy
+(:func:`bsp_lightning.annotations.load_grounding`: every query kept as written, no filtering, no clipping).
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
-from bsp_lightning.annotations.errors import AnnotationError
+from bsp_lightning.annotations import AnnotationError, GroundingQuery, load_grounding
 from bsp_lightning.heads import FeatureDataModule, InvalidArgumentError
 from bsp_lightning.text import LGI_SPECIALS, Vocabulary, tokenize_lgi
 from bsp_lightning.text import build_vocabulary as _build_vocabulary
-from bsp_lgi.annotations import FORMATS, GroundingQuery, read_anet_captions_lgi, read_charades_sta_lgi
 from bsp_lgi.features import DEFAULT_MEMMAP_ABOVE_GB, FeatureBank
 
 logger = logging.getLogger(__name__)
@@ -157,6 +157,7 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+#: The benchmarks, and their default file names inside ``annotations``.
 DEFAULT_FILES = {
     "charades": {"train": "charades_sta_train.txt", "test": "charades_sta_test.txt",
                  "train_durations": "Charades_v1_train.csv", "test_durations": "Charades_v1_test.csv"},
@@ -191,8 +192,8 @@ class LGIDataModule(FeatureDataModule):
                  test_durations: str | None = None, max_words: int = 10, num_segments: int = 128,
                  memmap_above_gb: float = DEFAULT_MEMMAP_ABOVE_GB, batch_size: int = 100, **kwargs: Any) -> None:
         super().__init__(*args, batch_size=batch_size, **kwargs)
-        if benchmark not in FORMATS:
-            raise InvalidArgumentError(f"benchmark must be one of {FORMATS}, got {benchmark!r}")
+        if benchmark not in DEFAULT_FILES:
+            raise InvalidArgumentError(f"benchmark must be one of {tuple(DEFAULT_FILES)}, got {benchmark!r}")
         defaults = DEFAULT_FILES[benchmark]
         self.benchmark = benchmark
         self.train_file = train_file or defaults["train"]
@@ -216,17 +217,13 @@ class LGIDataModule(FeatureDataModule):
     def read_queries(self, split: str) -> list[GroundingQuery]:
         """Every query of the ``train`` or ``test`` annotation file(s), LGI-style (no filtering, no clipping)."""
         files = [self.train_file] if split == "train" else self.test_files
-        if self.benchmark == "charades":
-            if len(files) != 1:
-                raise ValueError(f"Charades-STA takes one query file per split, got {files}")
-            csv = self.train_durations if split == "train" else self.test_durations
-            queries, report = read_charades_sta_lgi(self._path(files[0]), self._path(csv))
-        else:
-            queries, report = read_anet_captions_lgi([self._path(f) for f in files])
-        if report.anomalies:
-            logger.info("%s", report.format_text())
-        self.skips.update(split, dict(report.anomalies))
-        return queries
+        csv = self.train_durations if split == "train" else self.test_durations
+        loaded = load_grounding(self.benchmark, [self._path(f) for f in files], policy="lgi",
+                                durations=self._path(csv) if csv else None)
+        if loaded.report.anomalies:
+            logger.info("%s", loaded.report.format_text())
+        self.skips.update(split, dict(loaded.report.anomalies))
+        return loaded.queries
 
     @cached_property
     def _train_queries(self) -> list[GroundingQuery]:

@@ -4,8 +4,9 @@ Per query (official ``lib/datasets/{charades,activitynet,tacos}.py`` ``__getitem
 features, each row L2-normalised over channels (``DATASET.NORMALIZE``; for two-stream folders the whole
 concatenated row, as one official feature file would be), resampled to ``num_sample_clips`` (256) rows by
 :func:`bsp_lightning.features.resample.average_to_fixed_length` (2D-TAN's averaging rule, which drops the last
-snippet when there are more than 256); the query tokens by :func:`bsp_lightning.text.tokenize_2dtan`; the
-ground truth clipped to the video as the official loaders do. The IoU target map is built by the model from
+snippet when there are more than 256); the query tokens by :func:`bsp_lightning.text.tokenize_2dtan`; the queries
+read by the core loaders with the ``"2dtan"`` policy (:func:`bsp_lightning.annotations.load_grounding`: start >= end
+dropped, the ground truth clipped to the video, Charades-STA sentences read as 2D-TAN reads them). The IoU target map is built by the model from
 ``gt`` and ``duration`` (:func:`bsp_tan2d.maps.iou_target_map`), so the map side lives in one place.
 
 Splits (``annotations`` is the folder of the official ``DATA_DIR`` layout; ``train_file``/``val_file``/
@@ -17,8 +18,8 @@ Splits (``annotations`` is the folder of the official ``DATA_DIR`` layout; ``tra
   (:meth:`bsp_lightning.heads.FeatureDataModule.hold_out`), saved as ``<default_root_dir>/split.json``.
 * ``anet_captions``: ``train.json``, ``val_1.json`` (validation), ``val_2.json`` (test) -- the official
   renames ``val_1 -> val.json`` and ``val_2 -> test.json``.
-* ``tacos``: ``train.json``, ``val.json``, ``test.json`` in the official TACoS format (``{video: {"num_frames",
-  "fps", "timestamps": [[start_frame, end_frame], ...], "sentences": [...]}}``).
+* ``tacos``: ``train.json``, ``val.json``, ``test.json`` in the official TACoS format
+  (:func:`bsp_lightning.annotations.load_tacos`).
 
 Skips are counted in ``skips`` per split and logged once, never raised: the loaders' anomalies (queries dropped
 for start > end or empty after clipping, ends clipped; unit: queries), videos without features
@@ -29,27 +30,24 @@ for start > end or empty after clipping, ends clipped; unit: queries), videos wi
 from __future__ import annotations
 
 import logging
-import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from bsp_lightning.annotations import AnnotationError, LoadReport, load_anet_captions, load_charades_sta
-from bsp_lightning.annotations.errors import read_json, to_float
 from bsp_lightning import legacy
+from bsp_lightning.annotations import GroundingQuery, load_grounding
 from bsp_lightning.features.resample import average_to_fixed_length
 from bsp_lightning.heads import FeatureDataModule, FeatureSet, InvalidArgumentError
 from bsp_lightning.text import tokenize_2dtan
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GroundingQuery", "load_queries", "load_tacos", "charades_sentence", "GroundingDataset",
-           "collate_grounding", "Tan2dDataModule", "DATASETS"]
+__all__ = ["GroundingDataset", "collate_grounding", "Tan2dDataModule", "DATASETS"]
 
 #: dataset -> default file of each split (``None``: made from the training file by the hold-out).
 DATASETS: dict[str, dict[str, str | None]] = {
@@ -57,96 +55,6 @@ DATASETS: dict[str, dict[str, str | None]] = {
     "anet_captions": {"train": "train.json", "val": "val_1.json", "test": "val_2.json"},
     "tacos": {"train": "train.json", "val": "val.json", "test": "test.json"},
 }
-
-
-class GroundingQuery(NamedTuple):
-    """One sentence query: ``video_id``, ``start``/``end`` (s, clipped to the video), ``sentence``, ``duration`` (s)."""
-
-    video_id: str
-    start: float
-    end: float
-    sentence: str
-    duration: float
-
-
-def charades_sentence(raw_line: str) -> str:
-    """The sentence 2D-TAN reads from a raw ``charades_sta`` line: ``line.split("##")[1].split(".\\n")[0]``.
-
-    Quirk reproduced: the final period is dropped only when the newline follows it directly; a last line
-    without a newline, or a space before the newline, keeps it (then ``"shelf."`` is looked up in GloVe as is).
-    """
-    return raw_line.split("##", 1)[1].split(".\n")[0]
-
-
-def _charades(path: str) -> tuple[list[GroundingQuery], LoadReport]:
-    loaded = load_charades_sta(path)
-    with open(path, encoding="utf-8-sig", errors="replace") as f:
-        raw = f.readlines()  # text mode: "\r\n" reads as "\n", as in the official open()
-    queries = [GroundingQuery(q.video_id, q.start, q.end, charades_sentence(raw[q.line - 1]), float(q.duration))
-               for q in loaded.queries]
-    return queries, loaded.report
-
-
-def _anet_captions(path: str) -> tuple[list[GroundingQuery], LoadReport]:
-    loaded = load_anet_captions(path)
-    return [GroundingQuery(q.video_id, q.start, q.end, q.sentence, q.duration) for q in loaded.queries], loaded.report
-
-
-def load_tacos(path: str | os.PathLike) -> tuple[list[GroundingQuery], LoadReport]:
-    """TACoS queries as 2D-TAN's loader keeps them (``lib/datasets/tacos.py``).
-
-    ``duration = num_frames / fps``; a pair is kept when ``start_frame < end_frame``, with times
-    ``[max(start / fps, 0), min(end / fps, duration)]``. Counted: ``start_after_end``, ``zero_length``,
-    ``end_clipped``, ``start_beyond_duration`` (empty after clipping: dropped, where 2D-TAN would keep it),
-    ``unpaired_entry`` (timestamps and sentences of unequal length: ``zip`` ignores the extra ones).
-
-    Raises:
-        AnnotationError: unreadable JSON, a video without ``num_frames``/``fps``/``timestamps``/``sentences``,
-            a non-numeric value, a timestamp that is not a pair.
-    """
-    path = str(path)
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise AnnotationError(path, "expected an object {video: {num_frames, fps, timestamps, sentences}}")
-    report = LoadReport("tacos", sources=[path])
-    queries: list[GroundingQuery] = []
-    for video_id, video in data.items():
-        if not isinstance(video, dict) or any(k not in video for k in ("num_frames", "fps", "timestamps", "sentences")):
-            raise AnnotationError(path, f"video {video_id!r} lacks num_frames, fps, timestamps or sentences")
-        fps = to_float(video["fps"], path, f"fps of {video_id}")
-        duration = to_float(video["num_frames"], path, f"num_frames of {video_id}") / fps
-        stamps, sentences = video["timestamps"], video["sentences"]
-        if len(stamps) != len(sentences):
-            report.add("unpaired_entry", video_id, abs(len(stamps) - len(sentences)))
-        for i, (stamp, sentence) in enumerate(zip(stamps, sentences)):
-            if not isinstance(stamp, (list, tuple)) or len(stamp) != 2:
-                raise AnnotationError(path, f"timestamp {i} of {video_id!r} is not [start, end]: {stamp!r}")
-            s = to_float(stamp[0], path, f"start of {video_id}[{i}]")
-            e = to_float(stamp[1], path, f"end of {video_id}[{i}]")
-            if s >= e:
-                report.add("start_after_end" if s > e else "zero_length", f"{video_id}[{i}]")
-                continue
-            start, end = max(s / fps, 0.0), min(e / fps, duration)
-            if e / fps > duration:
-                report.add("end_clipped", f"{video_id}[{i}]")
-            if start >= end:
-                report.add("start_beyond_duration", f"{video_id}[{i}]")
-                continue
-            queries.append(GroundingQuery(str(video_id), start, end, str(sentence), duration))
-    report.counts.update(records=len(queries), videos=len({q.video_id for q in queries}))
-    return queries, report
-
-
-def load_queries(dataset: str, path: str | os.PathLike) -> tuple[list[GroundingQuery], LoadReport]:
-    """Queries of one split file of ``dataset`` (``charades``, ``anet_captions``, ``tacos``) and the load report.
-
-    Raises:
-        ValueError: unknown dataset. AnnotationError: the loader's errors (file, line, problem).
-    """
-    loaders = {"charades": _charades, "anet_captions": _anet_captions, "tacos": load_tacos}
-    if dataset not in loaders:
-        raise ValueError(f"unknown 2D-TAN dataset {dataset!r}; choose one of {', '.join(loaders)}")
-    return loaders[dataset](str(path))
 
 
 class GroundingDataset(Dataset):
@@ -248,11 +156,11 @@ class Tan2dDataModule(FeatureDataModule):
     def _load(self, split: str) -> list[GroundingQuery]:
         queries = []
         for path in self.split_paths(split):
-            loaded, report = load_queries(self.benchmark, path)
-            if report.anomalies:
-                logger.info("%s", report.format_text())
-            self.skips.update(split, dict(report.anomalies))
-            queries += loaded
+            loaded = load_grounding(self.benchmark, path, policy="2dtan")
+            if loaded.report.anomalies:
+                logger.info("%s", loaded.report.format_text())
+            self.skips.update(split, dict(loaded.report.anomalies))
+            queries += loaded.queries
         return queries
 
     @cached_property
