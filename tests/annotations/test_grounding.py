@@ -38,7 +38,8 @@ def _charades(folder: Path, videos: dict[str, float], lines: list[str]) -> tuple
 
 
 def test_charades_sentence_official_rule():
-    assert charades_sentence("AO8RW 0.0 6.9##a person is putting a book on a shelf.\n") == "a person is putting a book on a shelf"
+    line = "AO8RW 0.0 6.9##a person is putting a book on a shelf.\n"
+    assert charades_sentence(line) == "a person is putting a book on a shelf"
     assert charades_sentence("AO8RW 0.0 6.9##person opens it. then sits.\n") == "person opens it. then sits"
     assert charades_sentence("AO8RW 0.0 6.9##the last line keeps it.") == "the last line keeps it."
     assert charades_sentence("AO8RW 0.0 6.9##space before newline. \n") == "space before newline. \n"
@@ -50,8 +51,9 @@ def test_charades_2dtan_policy_clips_skips_and_reads_the_sentence_as_2dtan(tmp_p
         "v2 0.0 1.0##no duration for this video.\n")
     (tmp_path / "Charades_v1_train.csv").write_text("id,length\nv1,10.0\n")
     ann = load_grounding("charades", tmp_path / "charades_sta_train.txt", "2dtan")
-    assert [(q.start, q.end, q.sentence) for q in ann.queries] == [(1.0, 5.0, "a person opens a door"),
-                                                                   (2.0, 10.0, "runs past the end")]
+    assert [(q.start, q.end, q.model_sentence) for q in ann.queries] == [(1.0, 5.0, "a person opens a door"),
+                                                                         (2.0, 10.0, "runs past the end")]
+    assert [q.sentence for q in ann.queries] == ["a person opens a door.", "runs past the end."]
     assert ann.report.anomalies["start_after_end"] == 1 and ann.report.anomalies["end_clipped"] == 1
     assert ann.report.anomalies["missing_duration"] == 1
 
@@ -62,8 +64,8 @@ def test_charades_lgi_policy_keeps_everything_and_counts(tmp_path):
     assert [(q.video_id, q.start, q.end) for q in ann.queries] == [
         ("AO8RW", 0.0, 6.9), ("AO8RW", 12.3, 19.4), ("Y6R7T", 30.1, 25.0), ("Y6R7T", 0.0, 40.0)]
     assert ann.queries[3].end > ann.queries[3].duration == 31.5  # not clipped
-    assert ann.queries[1] == GroundingQuery("AO8RW", 12.3, 19.4, "Person's laughing, then sits down.", 30.0,
-                                            "charades_sta_train.txt:2")
+    sentence = "Person's laughing, then sits down."
+    assert ann.queries[1] == GroundingQuery("AO8RW", 12.3, 19.4, sentence, 30.0, "charades_sta_train.txt:2", sentence)
     assert ann.report.anomalies == {"start_after_end": 1, "end_past_video": 1, "blank_line": 1, "missing_duration": 1}
     sta.write_text("AO8RW 0.0 x##a person\n")
     with pytest.raises(AnnotationError, match=r"charades_sta_train.txt:1: end is not a number"):

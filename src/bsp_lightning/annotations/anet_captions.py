@@ -96,7 +96,8 @@ def _read_2dtan(path: str, report: LoadReport, queries: list[GroundingQuery], du
             start, end = moment
             if not isinstance(sentence, str):
                 raise AnnotationError(path, f"video {raw_id!r} sentence {i} is not a string")
-            queries.append(GroundingQuery(video_id, start, end, sentence.strip(), duration, f"{name}:{raw_id}#{i}"))
+            queries.append(GroundingQuery(video_id, start, end, sentence.strip(), duration, f"{name}:{raw_id}#{i}",
+                                          sentence.strip()))
 
 
 def _read_lgi(path: str, report: LoadReport, queries: list[GroundingQuery], durations: dict[str, float],
@@ -120,7 +121,8 @@ def _read_lgi(path: str, report: LoadReport, queries: list[GroundingQuery], dura
                 raise AnnotationError(path, f"video {vid!r} timestamp {i}: expected [start, end], got {ts!r}")
             start = to_float(ts[0], path, f"start of {vid}#{i}")
             end = to_float(ts[1], path, f"end of {vid}#{i}")
-            q = GroundingQuery(vid, start, end, str(sentence).strip(), duration, f"{name}:{vid}#{i}")
+            text = str(sentence).strip()
+            q = GroundingQuery(vid, start, end, text, duration, f"{name}:{vid}#{i}", text)
             count_lgi_anomalies(q, report)
             queries.append(q)
 

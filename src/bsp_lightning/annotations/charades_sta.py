@@ -8,7 +8,8 @@ it is read with the ``csv`` module).
 Two policies (:mod:`bsp_lightning.annotations.query`), every reason for a change counted:
 
 ``"2dtan"``: the kept queries are exactly those of 2D-TAN's loader (``end = min(end, duration)``, keep if
-``start < end``), the sentence read by :func:`charades_sentence` (2D-TAN's quirk on the raw line):
+``start < end``); ``model_sentence`` is the sentence as :func:`charades_sentence` reads the raw line (2D-TAN's
+quirk):
 
 * start > end: dropped (``start_after_end``); start == end: dropped (``zero_length``);
 * end after the duration: clipped to the duration (``end_clipped``); a query that starts at or after
@@ -126,7 +127,7 @@ def load_charades_sta(
         duration = durations.get(video_id)
         if policy == "lgi":
             if lgi_keeps_duration(duration, where, report):
-                q = GroundingQuery(video_id, start, end, sentence.strip(), float(duration), where)
+                q = GroundingQuery(video_id, start, end, sentence.strip(), float(duration), where, sentence.strip())
                 count_lgi_anomalies(q, report)
                 queries.append(q)
             continue
@@ -139,8 +140,8 @@ def load_charades_sta(
             if not keep_missing_duration:
                 continue
         # text mode reads "\r\n" as "\n", as the official open() does
-        queries.append(GroundingQuery(video_id, start, end, charades_sentence(line + "\n" if raw != line else line),
-                                      duration, where))
+        read = charades_sentence(line + "\n" if raw != line else line)
+        queries.append(GroundingQuery(video_id, start, end, sentence.strip(), duration, where, read))
     report.counts.update(records=len(queries), videos=len({q.video_id for q in queries}))
     return GroundingAnnotations(queries, durations, report)
 

@@ -8,8 +8,8 @@ A grounding benchmark (Charades-STA, ActivityNet Captions, TACoS) is one loader 
 query is a ``policy``:
 
 * ``"2dtan"`` (``microsoft/2D-TAN`` @ ``2f7410f``, ``lib/datasets/*.py``): drop ``start >= end``, clip the moment to
-  the video, drop what is empty after clipping, and read Charades-STA sentences with 2D-TAN's
-  :func:`~bsp_lightning.annotations.charades_sta.charades_sentence` quirk;
+  the video, drop what is empty after clipping, and give 2D-TAN's model the Charades-STA sentence as 2D-TAN reads
+  it (``model_sentence``: the :func:`~bsp_lightning.annotations.charades_sta.charades_sentence` quirk);
 * ``"lgi"`` (``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab``): keep every query as written (no filtering, no
   clipping: normalised targets may exceed 1) and count the anomalies; only what the official loader would crash on
   (no duration, a non-positive one) is skipped.
@@ -40,9 +40,12 @@ class GroundingQuery(NamedTuple):
         start: start time in seconds (clipped to ``[0, duration]`` under the ``"2dtan"`` policy, as the benchmark's
             2D-TAN loader does; as written under ``"lgi"``).
         end: end time in seconds (likewise).
-        sentence: the sentence (``"2dtan"`` Charades-STA: 2D-TAN's reading of the raw line).
+        sentence: the sentence as written (surrounding whitespace removed).
         duration: the video's duration in seconds (``None`` only with Charades-STA's ``keep_missing_duration``).
         source: where it was read, ``"file:line"`` or ``"file:video#i"``.
+        model_sentence: the sentence as the policy's official code gives it to its model: under ``"2dtan"`` on
+            Charades-STA, 2D-TAN's reading of the raw line (the final period dropped when the newline follows it
+            directly); else ``sentence``.
     """
 
     video_id: str
@@ -51,6 +54,7 @@ class GroundingQuery(NamedTuple):
     sentence: str
     duration: float | None
     source: str
+    model_sentence: str
 
 
 @dataclass(frozen=True)

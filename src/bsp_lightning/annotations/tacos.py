@@ -60,7 +60,8 @@ def load_tacos(paths: str | os.PathLike | Sequence[str | os.PathLike], policy: s
                 e = to_float(stamp[1], path, f"end of {video_id}[{i}]")
                 source = f"{name}:{video_id}#{i}"
                 if policy == "lgi":
-                    q = GroundingQuery(str(video_id), s / fps, e / fps, str(sentence), duration, source)
+                    q = GroundingQuery(str(video_id), s / fps, e / fps, str(sentence).strip(), duration, source,
+                                       str(sentence))
                     count_lgi_anomalies(q, report)
                     queries.append(q)
                     continue
@@ -73,6 +74,7 @@ def load_tacos(paths: str | os.PathLike | Sequence[str | os.PathLike], policy: s
                 if start >= end:
                     report.add("start_beyond_duration", f"{video_id}[{i}]")
                     continue
-                queries.append(GroundingQuery(str(video_id), start, end, str(sentence), duration, source))
+                queries.append(GroundingQuery(str(video_id), start, end, str(sentence).strip(), duration, source,
+                                              str(sentence)))
     report.counts.update(records=len(queries), videos=len({q.video_id for q in queries}))
     return GroundingAnnotations(queries, durations, report)

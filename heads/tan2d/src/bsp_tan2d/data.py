@@ -6,8 +6,9 @@ concatenated row, as one official feature file would be), resampled to ``num_sam
 :func:`bsp_lightning.features.resample.average_to_fixed_length` (2D-TAN's averaging rule, which drops the last
 snippet when there are more than 256); the query tokens by :func:`bsp_lightning.text.tokenize_2dtan`; the queries
 read by the core loaders with the ``"2dtan"`` policy (:func:`bsp_lightning.annotations.load_grounding`: start >= end
-dropped, the ground truth clipped to the video, Charades-STA sentences read as 2D-TAN reads them). The IoU target map is built by the model from
-``gt`` and ``duration`` (:func:`bsp_tan2d.maps.iou_target_map`), so the map side lives in one place.
+dropped, the ground truth clipped to the video, the query's ``model_sentence``: Charades-STA sentences read as
+2D-TAN reads them). The IoU target map is built by the model from ``gt`` and ``duration``
+(:func:`bsp_tan2d.maps.iou_target_map`), so the map side lives in one place.
 
 Splits (``annotations`` is the folder of the official ``DATA_DIR`` layout; ``train_file``/``val_file``/
 ``test_file`` override the file names):
@@ -76,7 +77,7 @@ class GroundingDataset(Dataset):
         self.features = features
         self.num_sample_clips = int(num_sample_clips)
         self.normalize = normalize
-        self.tokens = [tokenize_2dtan(q.sentence) for q in queries]
+        self.tokens = [tokenize_2dtan(q.model_sentence) for q in queries]
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -96,7 +97,7 @@ class GroundingDataset(Dataset):
             "gt": torch.tensor([q.start, q.end], dtype=torch.float64),
             "duration": float(q.duration),
             "video": q.video_id,
-            "query": q.sentence,
+            "query": q.model_sentence,
             "index": index,
         }
 
@@ -179,7 +180,7 @@ class Tan2dDataModule(FeatureDataModule):
     def data_info(self) -> dict[str, Any]:
         """``{"num_sample_clips": T, "vocabulary": sorted 2D-TAN tokens of the training file}``: the vocabulary
         is used by the learned-embedding option only (not the paper's setting); GloVe brings its own."""
-        words = sorted({t for q in self._train_queries for t in tokenize_2dtan(q.sentence)})
+        words = sorted({t for q in self._train_queries for t in tokenize_2dtan(q.model_sentence)})
         return {"num_sample_clips": self.num_sample_clips, "vocabulary": words}
 
     def build_dataset(self, split: str) -> Dataset:
@@ -193,10 +194,11 @@ class Tan2dDataModule(FeatureDataModule):
     def _dataset(self, queries: list[GroundingQuery], split: str) -> GroundingDataset:
         ids = self.match_videos([q.video_id for q in queries], split) if queries else {}
         kept = [q for q in queries if q.video_id in ids]
-        empty = [q for q in kept if not tokenize_2dtan(q.sentence)]
+        empty = [q for q in kept if not tokenize_2dtan(q.model_sentence)]
         if empty:
-            self.skips.add(split, "empty_query", len(empty), example=f"{empty[0].video_id}: {empty[0].sentence!r}")
-            kept = [q for q in kept if tokenize_2dtan(q.sentence)]
+            example = f"{empty[0].video_id}: {empty[0].model_sentence!r}"
+            self.skips.add(split, "empty_query", len(empty), example=example)
+            kept = [q for q in kept if tokenize_2dtan(q.model_sentence)]
         logger.info("%s: %d queries of %d videos", split, len(kept), len({q.video_id for q in kept}))
         return GroundingDataset(kept, ids, self.features_set, self.num_sample_clips, self.normalize)
 
