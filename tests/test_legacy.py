@@ -103,3 +103,45 @@ def test_import_object_takes_the_longest_importable_module():
         legacy.import_object("bsp_lightning.legacy.no_such_name")
     with pytest.raises(ImportError, match="no such module"):
         legacy.import_object("no_such_package.x")
+def test_an_argument_moved_into_a_dict_argument(tables, monkeypatch):
+    base = f"{_Base.__module__}.{_Base.__qualname__}"
+    monkeypatch.setattr(legacy, "ARGUMENTS", {(base, "scale"): "data_info.temporal_scale",
+                                              (base, "data_info.dataset"): "data_info.benchmark"})
+    recorded = {"classes": ["a"], "dataset": "thumos"}
+    with pytest.warns(FutureWarning, match="data_info\\['temporal_scale'\\], which the DataModule gives"):
+        out = legacy.rename_arguments(_Child, {"scale": 256, "data_info": recorded, "x": 1})
+    assert out == {"data_info": {"classes": ["a"], "benchmark": "thumos", "temporal_scale": 256}, "x": 1}
+    assert recorded == {"classes": ["a"], "dataset": "thumos"}  # the caller's dict (a checkpoint's) is not changed
+    # an old and a new spelling of one value are one value; two values are an error
+    same = legacy.rename_arguments(_Child, {"scale": 256, "data_info": {"temporal_scale": 256}})
+    assert same == {"data_info": {"temporal_scale": 256}}
+    with pytest.raises(TypeError, match="both 'scale'"):
+        legacy.rename_arguments(_Child, {"scale": 256, "data_info": {"temporal_scale": 100}})
+
+
+class _Built(metaclass=legacy.LegacyArguments):
+    def __init__(self, path="x", benchmark="a", data_info=None):
+        self.path, self.benchmark, self.data_info = path, benchmark, data_info
+
+
+class _Thumos(_Built):
+    pass
+
+
+def test_the_metaclass_applies_the_tables_wherever_the_class_is_built(monkeypatch):
+    built = f"{__name__}._Built"
+    monkeypatch.setattr(legacy, "ARGUMENTS", {(built, "dataset"): "benchmark"})
+    monkeypatch.setattr(legacy, "CLASS_BY_ARGUMENT", {(built, "flavour", "thumos"): f"{__name__}._Thumos"})
+    monkeypatch.setattr(legacy, "REMOVED_ARGUMENTS", {(f"{__name__}._Thumos", "flavour"): "thumos"})
+    monkeypatch.setattr(legacy, "_warned", set())
+    with pytest.warns(FutureWarning, match="dataset"):
+        obj = _Built("p", dataset="b")
+    assert type(obj) is _Built and (obj.path, obj.benchmark) == ("p", "b")
+    with pytest.warns(FutureWarning, match="flavour"):
+        obj = _Built("q", flavour="thumos")
+    assert type(obj) is _Thumos and obj.path == "q"
+    with pytest.raises(TypeError, match="flavour='other' is not possible"):
+        _Thumos(flavour="other")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _Built("r", benchmark="c").benchmark == "c"  # current names: untouched, silent

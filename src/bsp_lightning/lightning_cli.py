@@ -31,12 +31,16 @@ from bsp_lightning.callbacks import RunSummary
 from bsp_lightning.config_files import (
     ConfigNotFoundError,
     merge_repeated_features,
+    migrate_head_args,
     migrate_model_args,
+    packaged_configs,
+    resolve_config,
     rewrite_configs,
     uses_head,
 )
 from bsp_lightning.features.store import FeatureStoreError
-from bsp_lightning.utils.errors import InputFileError
+from bsp_lightning.heads.module import DataInfoMismatchError
+from bsp_lightning.utils.errors import InputFileError, InvalidArgumentError
 from bsp_lightning.data.datamodule import BSPDataModule
 from bsp_lightning.module import BSPModule
 
@@ -162,6 +166,16 @@ class BSPLightningCLI(LightningCLI):
             self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
         except SystemExit:
             sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ValueError as err:
+            # jsonargparse reports a constructor's ValueError as the cause of its own: that cause is a rejected
+            # --model.*/--data.* value (one line on the command line), unless it is already a typed input error
+            cause = err.__cause__
+            if isinstance(cause, ValueError) and not isinstance(cause, (*_BAD_INPUT, InvalidArgumentError)):
+                raise InvalidArgumentError(" ".join(str(cause).split())) from err
             raise
 
     def instantiate_trainer(self, **kwargs: Any):
@@ -233,8 +247,7 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
         args = rewrite_configs(args)
     args = merge_repeated_features(args)
     head = uses_head(args)
-    if not head:
-        args = migrate_model_args(args)
+    args = migrate_head_args(args) if head else migrate_model_args(args)
     argv0 = sys.argv
     # LightningCLI reads sys.argv, and DDP relaunches this command from it: it must hold the resolved args
     sys.argv = [argv0[0] if argv0 else "bsp-lightning", *args]
@@ -261,7 +274,8 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
         sys.argv = argv0
 
 
-_BAD_INPUT = (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError, MissingCheckpointError)
+_BAD_INPUT = (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError, MissingCheckpointError,
+              InvalidArgumentError, DataInfoMismatchError)
 
 
 def _bad_input_cause(err: BaseException) -> BaseException | None:
@@ -285,13 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bsp-lightning: {err}", file=sys.stderr)
         return 2
     except ValueError as err:
-        # jsonargparse wraps what a model's or DataModule's __init__ raises (e.g. LGI reading --model.glove) in a
-        # "Does not validate against any of the Union subtypes" ValueError: report the bad input underneath
+        # jsonargparse wraps what a model's or DataModule's __init__ raises: report the bad input underneath
         cause = _bad_input_cause(err)
-        if cause is None and str(err).startswith("Does not validate against any of the Union subtypes") and \
-                isinstance(err.__cause__, ValueError):
-            # a model's or DataModule's __init__ rejected a value (``--model.arch 3``): its own message, one line
-            cause = " ".join(str(err.__cause__).split())
         if cause is None:
             raise
         print(f"bsp-lightning: {cause}", file=sys.stderr)

@@ -57,16 +57,16 @@ def test_primary_metric_and_head_arguments(tmp_path: Path):
     assert primary_metric("grounding", {"R@1,IoU=0.3": 1, "R@1,IoU=0.5": 2}) == "R@1,IoU=0.5"
     assert primary_metric("detection", {"mAP@0.5": 1}) == "mAP@0.5"
     assert primary_metric("actionness", {}) is None
+    assert primary_metric("detection", {"mAP@0.50": 1, "average_mAP": 2}) == "average_mAP"
 
-    class Grounding:
-        def __init__(self, features, annotations, train_file="a", test_files="b"):
-            pass
-
-    spec = SimpleNamespace(task="grounding", datamodule=Grounding)
-    assert head_arguments(spec, tmp_path) == [f"--data.annotations={tmp_path}", "--data.train_file=toy_sta_train.txt",
-                                              "--data.test_files=toy_sta_test.txt"]
-    spec = SimpleNamespace(task="detection", datamodule=Grounding)
-    assert head_arguments(spec, tmp_path) == [f"--data.annotations={tmp_path / 'activity_net.json'}"]
+    specs, _ = discover_heads(("lgi", "tan2d", "gtad", "actionness"))
+    for name in ("lgi", "tan2d"):  # the toy Charades-STA names, given by the heads' specs
+        assert head_arguments(specs[name], tmp_path) == [f"--data.annotations={tmp_path}",
+                                                         "--data.train_file=toy_sta_train.txt",
+                                                         "--data.test_files=toy_sta_test.txt"]
+    assert head_arguments(specs["gtad"], tmp_path) == [f"--data.annotations={tmp_path / 'activity_net.json'}"]
+    assert head_arguments(specs["actionness"], tmp_path) == [f"--data.annotations={tmp_path / 'crosstask_release'}"]
+    assert head_arguments(SimpleNamespace(study_inputs=None), tmp_path) == []
 
 
 def test_discover_reports_missing_heads():

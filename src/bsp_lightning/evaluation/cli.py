@@ -1,4 +1,5 @@
-"""``bsp-lightning evaluate {activitynet,grounding,actionness}``: official-equivalent evaluation of prediction files.
+"""``bsp-lightning evaluate {activitynet,grounding,actionness,proposals}``: official-equivalent evaluation of
+prediction files.
 
 Each subcommand prints a table and, with ``--json OUT``, writes the numbers (fractions, not percentages)
 atomically. Unusable input (missing, empty or malformed file, missing key, NaN or non-numeric score,
@@ -22,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from bsp_lightning import legacy
 from bsp_lightning.evaluation._io import EvaluationInputError
-from bsp_lightning.evaluation.formats import read_actionness, read_detections, read_grounding
-from bsp_lightning.evaluation.formats import read_grounding_predictions  # noqa: F401  (the older name lived here)
+from bsp_lightning.evaluation.formats import read_actionness, read_detections, read_grounding, read_proposals
+from bsp_lightning.evaluation.tables import format_metric_table, format_table
 from bsp_lightning.utils.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -100,7 +102,7 @@ def evaluate_activitynet(
     )
     rows = [["tIoU"] + [f"{t:.2f}" for t in result.tiou_thresholds] + ["avg"],
             ["mAP (%)"] + [f"{100 * v:.2f}" for v in result.mAP] + [f"{100 * result.average_mAP:.2f}"]]
-    return out, header + "\n" + _table(rows)
+    return out, format_table(rows, header)
 
 
 # --- grounding ------------------------------------------------------------------------------------------
@@ -136,7 +138,7 @@ def evaluate_grounding(
     rule = "IoU >= m, no NMS" if convention == "lgi" else f"IoU > m after NMS at {nms_threshold:g}"
     header = f"Video grounding, {convention} convention ({rule}): {len(gts)} queries"
     rows = [list(out), [f"{100 * v:.2f}" for v in out.values()]]
-    return out, header + "\n" + _table(rows)
+    return out, format_table(rows, header)
 
 
 # --- actionness -----------------------------------------------------------------------------------------
@@ -162,9 +164,8 @@ def evaluate_actionness(annotations: str | Path, predictions: str | Path) -> tup
         # AP needs at least one scored segment; a file without scores has found no action.
         _warn(f"{predictions}: no video with scores in the file: AP is reported as 0")
         out = {"AP": 0.0, "AP_per_video_mean": 0.0}
-        return out, "CrossTask framewise actionness: no video scored\n" + _table(
-            [["AP (%)", "AP per video, mean (%)"], ["0.00", "0.00"]]
-        )
+        return out, format_table([["AP (%)", "AP per video, mean (%)"], ["0.00", "0.00"]],
+                                 "CrossTask framewise actionness: no video scored")
     unknown = [v for v in scores if v not in steps]
     if len(unknown) == len(scores):
         raise EvaluationInputError(f"no video of the file has annotations in {annotations}", predictions)
@@ -182,17 +183,67 @@ def evaluate_actionness(annotations: str | Path, predictions: str | Path) -> tup
     out = {"AP": result.AP, "AP_per_video_mean": result.AP_per_video_mean}
     header = (f"CrossTask framewise actionness: {result.num_videos} videos, {result.num_segments} segments of 0.2 s")
     rows = [["AP (%)", "AP per video, mean (%)"], [f"{100 * result.AP:.2f}", f"{100 * result.AP_per_video_mean:.2f}"]]
-    return out, header + "\n" + _table(rows)
+    return out, format_table(rows, header)
+
+
+# --- proposals ------------------------------------------------------------------------------------------
+
+
+def evaluate_proposals(ground_truth: str | Path, predictions: str | Path, subset: str = "validation",
+                       max_avg_nr_proposals: float = 100) -> tuple[dict[str, Any], str]:
+    """AR@AN and AUC of a proposal (or detection) file against an ActivityNet ground truth
+    (:func:`bsp_lightning.evaluation.proposals.average_recall_vs_proposals`); returns ``(json dict, table text)``.
+
+    Raises:
+        EvaluationInputError / AnnotationError: unusable files (one line naming the file and the problem).
+    """
+    from bsp_lightning.annotations.activitynet import load_activitynet
+    from bsp_lightning.evaluation.proposals import REPORTED_AN, average_recall_vs_proposals
+
+    gt = load_activitynet(ground_truth, subset=subset)
+    if not gt.segments:
+        raise EvaluationInputError(f"no ground-truth segment in subset {subset!r}", ground_truth)
+    props = read_proposals(predictions)
+    gt_videos = {s.video_id for s in gt.segments}
+    if not any(len(p) for p in props.values()):
+        # the official script divides by the proposal count: report the 0 of a model that proposed nothing
+        _warn(f"{predictions}: no proposal in the file: every AR and the AUC are reported as 0")
+        summary = {**{f"AR@{an}": 0.0 for an in REPORTED_AN}, "AUC": 0.0}
+        out = {**summary, "average_recall": [], "proposals_per_video": []}
+    else:
+        if not any(len(props.get(v, ())) for v in gt_videos):
+            hint = _v_prefix_hint(props, gt_videos)
+            raise EvaluationInputError(f"no video of the {subset!r} subset of {ground_truth} has a proposal{hint}",
+                                       predictions)
+        try:
+            result = average_recall_vs_proposals([s.video_id for s in gt.segments],
+                                                 [(s.start, s.end) for s in gt.segments], props, max_avg_nr_proposals)
+        except EvaluationInputError as err:
+            raise EvaluationInputError(str(err), predictions) from None
+        summary = result.summary()
+        out = {**summary, "average_recall": [float(v) for v in result.average_recall],
+               "proposals_per_video": [float(v) for v in result.proposals_per_video]}
+    header = (f"ActivityNet proposals, subset {subset!r}: {len(set(gt.videos))} videos, {len(gt.segments)} ground-truth "
+              f"segments, {sum(len(p) for p in props.values())} proposals (tIoU 0.5:0.05:0.95; AUC of AR vs AN)")
+    return out, format_metric_table(summary, header)
+
+
+def add_proposals_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``proposals`` on the ``bsp-lightning evaluate`` subparsers."""
+    p = subparsers.add_parser(
+        "proposals", help="ActivityNet proposal AR@AN and AUC (official Evaluation/eval_proposal.py)",
+        description="Average recall vs average number of proposals (AN = 1..100) and the area under that curve, "
+                    "with the numbers of ActivityNet's eval_proposal.py (labels ignored).",
+    )
+    p.add_argument("--ground-truth", required=True, type=Path, help="official activity_net.v1-3.min.json")
+    p.add_argument("--predictions", required=True, type=Path,
+                   help='{"results": {video: [{"segment", "score"}]}} (a detection file works: labels ignored)')
+    p.add_argument("--subset", default="validation", help="ground-truth subset (default: validation)")
+    p.add_argument("--max-avg-proposals", type=float, default=100, help="official max_avg_nr_proposals (100)")
+    return p
 
 
 # --- command line ---------------------------------------------------------------------------------------
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(str(cell).rjust(w) for cell, w in zip(row, widths)) for row in rows]
-    rule = "-" * len(lines[0])
-    return "\n".join([rule, lines[0], rule, *lines[1:], rule])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,8 +283,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CrossTask annotations/ folder (or crosstask_release/) with <task>_<video>.csv files")
     action.add_argument("--predictions", required=True, type=Path, help="{video_id: [score per 0.2 s segment]}")
 
-    from bsp_lightning.evaluation.proposals import add_proposals_parser
-
     for p in (anet, ground, action, add_proposals_parser(sub)):
         p.add_argument("--json", type=Path, default=None, metavar="OUT",
                        help="also write the numbers to this JSON file (atomically)")
@@ -251,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.benchmark == "proposals":
-            out, text = args.evaluate(args)
+            out, text = evaluate_proposals(args.ground_truth, args.predictions, args.subset, args.max_avg_proposals)
         elif args.benchmark == "activitynet":
             out, text = evaluate_activitynet(
                 args.ground_truth, args.predictions, args.subset, args.ignore_unknown_labels
@@ -268,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         atomic_write_json(args.json, out)
         print(f"wrote {args.json}")
     return 0
+
+
+__getattr__ = legacy.module_getattr(__name__)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from bsp_lightning import legacy
 from bsp_lightning.utils.io import atomic_save_npy, atomic_write_json
 
 __all__ = [
@@ -268,7 +269,9 @@ def _summary(videos: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def _disagreement(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+def disagreement(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    """Why two manifest entries of one video do not line up (snippet count, then start times within
+    ``TIME_TOLERANCE``), or ``None``: the rule of ``combine`` and of :class:`~bsp_lightning.features.FeatureSet`."""
     if a["num_snippets"] != b["num_snippets"]:
         return f"snippet counts differ ({a['num_snippets']} vs {b['num_snippets']})"
     starts_a = np.asarray(a["snippet_starts"], dtype=np.float64)
@@ -280,3 +283,6 @@ def _disagreement(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
         k = int(np.argmax(diff > TIME_TOLERANCE))
         return f"snippet start times differ from snippet {k} ({starts_a[k]:.6f}s vs {starts_b[k]:.6f}s)"
     return None
+
+
+__getattr__ = legacy.module_getattr(__name__)

@@ -3,7 +3,7 @@
 ``results.md`` has one table per head: a row per feature set, a column per test metric, each cell the mean ± the
 sample standard deviation over the seeds (``n`` seeds; the std is 0 with one seed), in percent. Under each table
 the paper's ordering random < BSP < vanilla <= vanilla+BSP (Tables 1-5) is checked on the head's headline metric
-(:data:`~bsp_lightning.study.heads.PRIMARY_METRICS`) with the means, each comparison marked held or not.
+(each head's :attr:`~bsp_lightning.heads.HeadSpec.primary_metric`) with the means, each comparison marked held or not.
 """
 
 from __future__ import annotations

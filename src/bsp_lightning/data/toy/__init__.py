@@ -14,7 +14,8 @@ H.264 mp4 files (``libx264``, ``yuv420p``) with PyAV, in the layouts of the real
 
 Modules: :mod:`.actions` (classes and their words), :mod:`.render` (pixels and encoding), :mod:`.storage`
 (staging and publishing a folder), :mod:`.kinetics`, :mod:`.untrimmed` (the two datasets), :mod:`.formats`
-(the benchmark annotation writers), :mod:`.cli`.
+(the benchmark annotation writers), :mod:`.grounding_example` (a tiny grounding set with its features, no video:
+the grounding heads' example), :mod:`.cli`.
 
 Each dataset folder is written into a temporary folder and renamed into place when complete, so a folder
 that exists is complete; ``toy_config.json`` inside it records the parameters, and a second call with the
@@ -24,6 +25,7 @@ same parameters does nothing.
 from bsp_lightning.data.toy.actions import ACTION_WORDS, TOY_ACTIONS, ToyAction, ToyInstance, speed_word
 from bsp_lightning.data.toy.cli import ensure_toy_data, main
 from bsp_lightning.data.toy.formats import describe, toy_tasks
+from bsp_lightning.data.toy.grounding_example import write_grounding_example
 from bsp_lightning.data.toy.kinetics import write_toy_kinetics
 from bsp_lightning.data.toy.render import render_video
 from bsp_lightning.data.toy.storage import CONFIG_FILE, KINETICS_DIR, UNTRIMMED_DIR, default_toy_root
@@ -47,6 +49,7 @@ __all__ = [
     "render_video",
     "speed_word",
     "toy_tasks",
+    "write_grounding_example",
     "write_toy_kinetics",
     "write_toy_untrimmed",
 ]
