@@ -37,12 +37,19 @@ import numpy as np
 from bsp_lightning.video.errors import VideoDecodeError, open_container, reason, video_stream
 from bsp_lightning.video.geometry import Geometry, frame_geometry
 
-__all__ = ["FrameIndex", "Timestamps", "build_index", "clear_index_cache", "frame_index", "INDEX_CACHE_ENV"]
+__all__ = ["FrameIndex", "Timestamps", "build_index", "clear_index_cache", "frame_index", "INDEX_CACHE_ENV",
+           "IN_ORDER_FORMATS"]
 
 INDEX_CACHE_ENV = "BSP_LIGHTNING_INDEX_CACHE"
 # Containers whose packets carry presentation timestamps written by the muxer (not guessed from decode
 # order, as the AVI and raw-stream demuxers do).
 TRUSTED_PTS_FORMATS = frozenset({"mov", "mp4", "matroska", "webm", "mpegts", "flv", "ogg", "nut"})
+# Containers read in order from the start, never by seeking to a keyframe learned while decoding in order.
+# MPEG program streams (.mpg/.vob, "mpeg"): at low bitrates one PES packet holds several pictures and only the
+# first picture starting in it has a timestamp; after a seek the demuxer resynchronises on a pack and gives
+# that timestamp to the tail of the picture before it, so a seek verified by the keyframe's timestamp lands one
+# picture early (or loses one) -- on a VCD-like 48 px file, 24 of 60 single-frame reads were picture k - 1.
+IN_ORDER_FORMATS = frozenset({"mpeg"})
 # Indexes of evenly spaced videos take a few hundred bytes: a worker keeps a whole Kinetics split.
 _CACHE_SIZE = int(os.environ.get("BSP_LIGHTNING_INDEX_CACHE_SIZE", 300_000))
 _cache: OrderedDict[tuple[str, int, int], FrameIndex] = OrderedDict()
@@ -130,6 +137,12 @@ class FrameIndex:
     @property
     def seekable(self) -> bool:
         return self.pts is not None and len(self.keyframes) > 0
+
+    @property
+    def learns_keyframes(self) -> bool:
+        """Without presentation timestamps, keyframes seen while decoding in order may be sought later
+        (``key_packets``); never in :data:`IN_ORDER_FORMATS`, which are read in order like raw streams."""
+        return len(self.key_packets) > 0 and not set(self.format_name.split(",")) & IN_ORDER_FORMATS
 
 
 def _matroska_truncated(path: str, file_size: int) -> bool:
