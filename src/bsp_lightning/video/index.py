@@ -103,6 +103,8 @@ class FrameIndex:
         path: the file; ``file_size`` and ``mtime_ns`` identify its version.
         num_frames: pictures in the stream (packets present in the file).
         declared_frames: the container's own frame count when it states one (MP4 sample tables), else 0.
+        declared_duration: the container's own duration in seconds (all streams), else 0.0; with
+            ``declared_frames`` it tells how much of a truncated file is missing.
         truncated: the file ends before the container says it does (half-downloaded MP4 or Matroska).
         pts: presentation timestamps in ``time_base`` units, sorted (frame ``k`` has ``pts[k]``;
             :class:`Timestamps`), or ``None`` when the container has no trustworthy presentation timestamps.
@@ -133,6 +135,7 @@ class FrameIndex:
     variable_frame_rate: bool
     geometry: Geometry
     format_name: str
+    declared_duration: float = 0.0
 
     @property
     def seekable(self) -> bool:
@@ -232,6 +235,7 @@ def build_index(path: str | os.PathLike, container: av.container.InputContainer 
         time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 1)
         rate = _rate(stream)
         declared = int(stream.frames or 0)
+        declared_duration = container.duration / av.time_base if container.duration and container.duration > 0 else 0.0
         format_name = container.format.name
     finally:
         if own:
@@ -273,7 +277,7 @@ def build_index(path: str | os.PathLike, container: av.container.InputContainer 
         declared_frames=declared, truncated=truncated, pts=Timestamps(sorted_pts) if trusted else None,
         keyframes=keyframes if keyframes is not None else np.zeros(0, dtype=np.int64), key_packets=key_packets,
         time_base=time_base, fps=fps, duration=duration, variable_frame_rate=vfr, geometry=geometry,
-        format_name=format_name,
+        format_name=format_name, declared_duration=float(declared_duration),
     )
 
 
@@ -294,6 +298,7 @@ def _save(index: FrameIndex, target: str) -> None:
         "geometry": [index.geometry.stored_width, index.geometry.stored_height,
                      str(index.geometry.sample_aspect_ratio), index.geometry.rotation, index.geometry.hflip],
         "format_name": index.format_name, "has_pts": index.pts is not None,
+        "declared_duration": index.declared_duration,
     }
     os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = f"{target}.{os.getpid()}.tmp.npz"
