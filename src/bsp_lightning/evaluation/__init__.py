@@ -1,7 +1,9 @@
 """Official-equivalent evaluation: plain functions and torchmetrics ``Metric`` classes.
 
-* :mod:`~bsp_lightning.evaluation.detection`: ActivityNet-1.3 detection mAP (``activitynet_map``,
-  ``ActivityNetMAP``), the numbers of ActivityNet's ``Evaluation/eval_detection.py``;
+* :mod:`~bsp_lightning.evaluation.detection`: ActivityNet-1.3 detection mAP (``activitynet_map``), the
+  numbers of ActivityNet's ``Evaluation/eval_detection.py``; its tIoU, matching and interpolated AP live in
+  :mod:`~bsp_lightning.evaluation.detection_ap`, its torchmetrics ``ActivityNetMAP`` in
+  :mod:`~bsp_lightning.evaluation.detection_metric`;
 * :mod:`~bsp_lightning.evaluation.grounding`: R@n,IoU=m and mIoU under the LGI or 2D-TAN convention
   (``grounding_metrics``, ``GroundingRecall``);
 * :mod:`~bsp_lightning.evaluation.actionness`: CrossTask framewise actionness AP (``actionness_ap``,
