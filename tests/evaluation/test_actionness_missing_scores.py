@@ -140,3 +140,17 @@ def test_cli_empty_list_counts_as_misses(capsys, tmp_path, annotations):
     assert data["AP"] == pytest.approx((2 + 3 / 4) / 6, abs=1e-15)
     assert data["AP_per_video_mean"] == pytest.approx((EXPECTED_AP + 0.0) / 2, abs=1e-15)
     assert "'other'" in err
+
+
+def test_missing_scores_warning_names_the_videos():
+    from bsp_lightning.evaluation.actionness import missing_scores_warning
+
+    scores = {"a": [0.8, 0.6], "b": [0.7], **{f"v{i}": [] for i in range(6)}}
+    labels = {"a": [True, False], "b": [True, True, False], **{f"v{i}": [True] for i in range(6)}}
+    result = actionness_ap(scores, labels)
+    assert missing_scores_warning(result, scores, labels) == (
+        "7 video(s) with fewer scores than segments: 'b' (1 of 3), 'v0' (0 of 1), 'v1' (0 of 1), 'v2' (0 of 1), "
+        "'v3' (0 of 1) and 2 more; their 7 unscored positive segment(s) count as misses"
+    )
+    full = actionness_ap({"a": [0.8, 0.6]}, {"a": [True, False]})
+    assert missing_scores_warning(full, {"a": [0.8, 0.6]}, {"a": [True, False]}) is None

@@ -15,7 +15,13 @@
 """
 
 from bsp_lightning.evaluation._io import EvaluationInputError
-from bsp_lightning.evaluation.actionness import ActionnessAP, ActionnessResult, actionness_ap, average_precision
+from bsp_lightning.evaluation.actionness import (
+    ActionnessAP,
+    ActionnessResult,
+    actionness_ap,
+    average_precision,
+    missing_scores_warning,
+)
 from bsp_lightning.evaluation.detection import (
     DEFAULT_TIOU_THRESHOLDS,
     ActivityNetMAP,
@@ -53,6 +59,7 @@ __all__ = [
     "average_precision",
     "grounding_metrics",
     "interpolated_ap",
+    "missing_scores_warning",
     "nms_2dtan",
     "read_actionness",
     "read_activitynet_predictions",

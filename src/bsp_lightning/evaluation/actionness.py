@@ -137,6 +137,21 @@ def actionness_ap(scores: Mapping[Hashable, Any], labels: Mapping[Hashable, Any]
     )
 
 
+def missing_scores_warning(
+    result: ActionnessResult, scores: Mapping[Hashable, Any], labels: Mapping[Hashable, Any], shown: int = 5
+) -> str | None:
+    """The warning every caller gives for ``result.videos_with_missing_scores`` (``None`` when there are none):
+    ``"2 video(s) with fewer scores than segments: 'a' (6 of 10), 'b' (0 of 3); their 4 unscored positive
+    segment(s) count as misses"``, naming up to ``shown`` videos."""
+    videos = result.videos_with_missing_scores
+    if not videos:
+        return None
+    named = [f"{v!r} ({np.size(scores[v])} of {np.size(labels[v])})" for v in videos[:shown]]
+    more = f" and {len(videos) - shown} more" if len(videos) > shown else ""
+    return (f"{len(videos)} video(s) with fewer scores than segments: {', '.join(named)}{more}; their "
+            f"{result.num_missed_positives} unscored positive segment(s) count as misses")
+
+
 class ActionnessAP(Metric):
     """Framewise actionness AP as a torchmetrics ``Metric`` (states are concatenated under DDP).
 

@@ -235,7 +235,7 @@ def evaluate_actionness(
     (:func:`~bsp_lightning.evaluation.actionness.actionness_ap`), with a warning naming the videos.
     """
     from bsp_lightning.annotations.crosstask import read_crosstask_annotations
-    from bsp_lightning.evaluation.actionness import actionness_ap
+    from bsp_lightning.evaluation.actionness import actionness_ap, missing_scores_warning
 
     steps = read_crosstask_annotations(annotations)
     scores = read_actionness_predictions(predictions)
@@ -266,10 +266,9 @@ def evaluate_actionness(
         _warn(f"{result.num_videos_without_positives} video(s) without any positive segment: in the pooled AP, "
               "left out of the per-video mean")
     header = f"CrossTask framewise actionness: {result.num_videos} videos, {result.num_segments} segments of 0.2 s"
-    if result.videos_with_missing_scores:
-        short = [f"{v!r} ({scores[v].size} of {labels[v].size})" for v in result.videos_with_missing_scores]
-        _warn(f"{predictions}: {len(short)} video(s) with fewer scores than segments: {_some(short)}; their "
-              f"{result.num_missed_positives} unscored positive segment(s) count as misses")
+    missing = missing_scores_warning(result, scores, labels)
+    if missing:
+        _warn(f"{predictions}: {missing}")
         header += (f" ({result.num_missing_segments} without scores, {result.num_missed_positives} positive: "
                    "counted as misses)")
     out = {"AP": result.AP, "AP_per_video_mean": result.AP_per_video_mean}
