@@ -208,13 +208,14 @@ def _actionness_labels(
             count = max(s.size, num_segments(max(last_end, 0.0)))
         labels[video] = segment_labels(steps[video], count)
     if no_duration:
-        _warn(f"{len(no_duration)} video(s) without a duration: their segments reach the later of the last annotated "
-              f"step and the last score: {_some(no_duration)}")
+        _warn(f"{len(no_duration)} video(s) without a duration in --durations: their segments reach the later of "
+              f"the last annotated step and the last score: {_some(no_duration)}")
     if extra:
-        _warn(f"{predictions}: {len(extra)} video(s) with score(s) after the end of the video, ignored: {_some(extra)}")
+        _warn(f"{predictions}: {len(extra)} video(s) with score(s) after the end of the video, ignored: "
+              f"{_some(extra)}")
     if past_end:
-        _warn(f"{annotations}: {len(past_end)} video(s) with steps after the end of the video (those parts label no segment): "
-              f"{_some(past_end)}")
+        _warn(f"{annotations}: {len(past_end)} video(s) with steps after the end of the video (those parts label "
+              f"no segment): {_some(past_end)}")
     return labels
 
 

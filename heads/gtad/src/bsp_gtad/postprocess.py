@@ -11,8 +11,9 @@ from ``master`` @ 6deb5b1; see ``shared/heads/gtad-actionness.md`` 1.7:
 * Soft-NMS (BSN style): repeatedly take the highest score, multiply every other proposal overlapping it
   (IoU > 0) by ``exp(-IoU^2 / denominator)`` (the denominator used raw, not ``2 sigma^2``), keep ``top_k``;
   the loop stops when one proposal is left -- **that last one is dropped**, as in the official ``while
-  len > 1`` -- or when the best score is 0. Both datasets call Soft-NMS only on more than one candidate
-  (``if len(df) > 1``), so a video with a single candidate keeps it with its raw score. THUMOS first zeroes the scores of proposals at least 300 frames
+  len > 1`` -- or when the best score is 0. ActivityNet's video and THUMOS's video-level merge call it only
+  on more than one candidate (``if len(df) > 1``), so a lone candidate is kept with its raw score (THUMOS's
+  per-window calls are unconditional). THUMOS first zeroes the scores of proposals at least 300 frames
   long (``max_length``, here in seconds: 10 s = 300 frames at 30 fps);
 * ActivityNet seconds: ``[max(0, xmin) * duration, min(1, xmax) * duration]`` with the annotation's duration
   (training normalised by the feature-covered span instead: a quirk of the original, kept);
