@@ -154,3 +154,30 @@ def test_half_downloaded_matroska_file_is_partial(setup, tmp_path, capsys):
     assert "WARNING 1 partial (cut: " in capsys.readouterr().out
     entry = json.loads((out / "manifest.json").read_text())["videos"]["cut"]
     assert entry["status"] == "partial" and 0 < entry["num_frames"] < 48
+
+
+def test_partial_entry_gives_the_declared_count_and_the_reason(setup, tmp_path, capsys):
+    # a half-downloaded faststart MP4 of 48 intra frames: the packets left decode, the header declares 48
+    full = tmp_path / "full.mp4"
+    with av.open(str(full), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264rgb", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 40, 32, "rgb24"
+        stream.options = {"crf": "0", "preset": "ultrafast", "g": "1"}
+        rng = np.random.default_rng(4)
+        for _ in range(48):
+            image = rng.integers(0, 255, (32, 40, 3), dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    data = full.read_bytes()
+    (videos / "cut.mp4").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "feat"
+    args = ["--checkpoint", str(setup["root"] / "tsm_a.pth"), "--videos", str(videos), "--out", str(out),
+            "--num-workers", "0", "--accelerator", "cpu", *setup["size"]]
+    assert main(args) == 0
+    entry = json.loads((out / "manifest.json").read_text())["videos"]["cut"]
+    decoded = entry["num_frames"]
+    assert entry["status"] == "partial" and 0 < decoded < 48
+    assert entry["reason"] == f"{decoded} of 48 frames decoded (the file ends before its container says)"
+    assert f"WARNING 1 partial (cut: {entry['reason']}" in capsys.readouterr().out

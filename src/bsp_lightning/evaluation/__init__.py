@@ -1,7 +1,9 @@
 """Official-equivalent evaluation: plain functions and torchmetrics ``Metric`` classes.
 
-* :mod:`~bsp_lightning.evaluation.detection`: ActivityNet-1.3 detection mAP (``activitynet_map``,
-  ``ActivityNetMAP``), the numbers of ActivityNet's ``Evaluation/eval_detection.py``;
+* :mod:`~bsp_lightning.evaluation.detection`: ActivityNet-1.3 detection mAP (``activitynet_map``), the
+  numbers of ActivityNet's ``Evaluation/eval_detection.py``; its tIoU, matching and interpolated AP live in
+  :mod:`~bsp_lightning.evaluation.detection_ap`, its torchmetrics ``ActivityNetMAP`` in
+  :mod:`~bsp_lightning.evaluation.detection_metric`;
 * :mod:`~bsp_lightning.evaluation.grounding`: R@n,IoU=m and mIoU under the LGI or 2D-TAN convention
   (``grounding_metrics``, ``GroundingRecall``);
 * :mod:`~bsp_lightning.evaluation.actionness`: CrossTask framewise actionness AP (``actionness_ap``,
@@ -14,7 +16,13 @@
 
 from bsp_lightning import legacy
 from bsp_lightning.evaluation._io import EvaluationInputError
-from bsp_lightning.evaluation.actionness import ActionnessAP, ActionnessResult, actionness_ap, average_precision
+from bsp_lightning.evaluation.actionness import (
+    ActionnessAP,
+    ActionnessResult,
+    actionness_ap,
+    average_precision,
+    missing_scores_warning,
+)
 from bsp_lightning.evaluation.detection import (
     DEFAULT_TIOU_THRESHOLDS,
     ActivityNetMAP,
@@ -51,6 +59,7 @@ __all__ = [
     "average_precision",
     "grounding_metrics",
     "interpolated_ap",
+    "missing_scores_warning",
     "nms_2dtan",
     "read_actionness",
     "read_detections",

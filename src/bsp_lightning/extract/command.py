@@ -173,7 +173,7 @@ def extract(
             v.video_id: e.get("reason", "") for v, e in zip(items, entries) if e.get("status") == "failed"
         }
         summary.partial = {
-            v.video_id: f"{e.get('num_frames')} of {e.get('expected_frames')} frames decoded"
+            v.video_id: e.get("reason") or f"{e.get('num_frames')} of {e.get('expected_frames')} frames decoded"
             for v, e in zip(items, entries) if e.get("status") == "partial"
         }
         summary.written = sum(e.get("status") in ("ok", "partial") for e in entries) - summary_skipped

@@ -29,6 +29,8 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from bsp_lightning.extract.inputs import ExtractionError, SnippetSpec, VideoItem, source_stat
 from bsp_lightning.video import Snippet, VideoDecodeError, iter_snippets, probe, resized_shape
+from bsp_lightning.video.decode import partial_reason
+from bsp_lightning.video.index import frame_index
 
 __all__ = ["SnippetBatches", "SnippetDataModule", "decoded_frames", "shard_of"]
 
@@ -75,6 +77,8 @@ class SnippetBatches(IterableDataset):
         num_frames    int          the exact frame count (bsp_lightning.video.probe)
         truncated     bool         the file ends before its container says (a partial download)
         decoded_frames int         frames that decoded (:func:`decoded_frames`; on the last batch, else -1)
+        partial_reason str | None  on the last batch of a partial video, why (``video.partial_reason``: the
+                                   count the container declares for a truncated file)
         source        dict | None  ``{"size", "mtime_ns"}`` of the file when it was opened
         error         str | None   decoding failed (then clip is empty and is_last is True)
 
@@ -123,6 +127,7 @@ class SnippetBatches(IterableDataset):
     def _batch(self, video: VideoItem, snippets: list, info: Any, is_last: bool, first: int, stat: Any):
         frames = np.stack([_centre_crop(s.frames, self.spec.crop_size) for s in snippets])  # (B, L, H, W, 3)
         clip = torch.from_numpy(frames).permute(0, 1, 4, 2, 3).contiguous()
+        decoded = decoded_frames(snippets[-1], self.spec.stride, info.num_frames) if is_last else -1
         return {
             "clip": clip,
             "video_id": video.video_id,
@@ -131,9 +136,11 @@ class SnippetBatches(IterableDataset):
             "is_last": is_last,
             "fps": info.fps,
             "num_frames": info.num_frames,
-            "decoded_frames": decoded_frames(snippets[-1], self.spec.stride, info.num_frames) if is_last else -1,
+            "decoded_frames": decoded,
             "source": stat,
             "truncated": bool(getattr(info, "truncated", False)),
+            "partial_reason": partial_reason(frame_index(video.path), decoded, expected=info.num_frames)
+            if is_last else None,
             "error": None,
         }
 
@@ -150,6 +157,7 @@ class SnippetBatches(IterableDataset):
             "decoded_frames": 0,
             "source": None,
             "truncated": False,
+            "partial_reason": None,
             "error": reason,
         }
 

@@ -18,7 +18,8 @@ A per-video entry::
      "num_frames": 24, "config_hash": "...", "reason": null}
 
 ``snippet_starts`` are the start times in seconds of each snippet's first frame (``start_frame / fps``).
-A failed video has ``"status": "failed"`` and the ``reason``. Entries written by ``extract`` also record
+A failed video has ``"status": "failed"`` and the ``reason``; so has a ``partial`` one. Entries written
+by ``extract`` also record
 ``expected_frames`` (the exact frame count of the file) and ``source`` (``{"size", "mtime_ns"}`` of the
 video file); when fewer frames decoded than expected the status is ``"partial"`` (its features cover what
 decoded), and a video whose file changed since is extracted again.
@@ -190,6 +191,7 @@ class FeatureStore:
         status: str = "ok",
         expected_frames: int | None = None,
         source: Mapping[str, int] | None = None,
+        reason: str | None = None,
     ) -> dict[str, Any]:
         """Write the features of one video (atomically), then its entry; return the entry.
 
@@ -198,6 +200,7 @@ class FeatureStore:
             status: ``"ok"``, or ``"partial"`` when fewer (or more) frames decoded than ``expected_frames``.
             expected_frames: the exact frame count of the file (recorded when given).
             source: the source video's ``{"size", "mtime_ns"}`` (recorded when given; see :meth:`is_complete`).
+            reason: why a ``partial`` video is partial (as a ``failed`` entry records why it failed).
         """
         if status not in ("ok", "partial"):
             raise FeatureStoreError(f"{video_id}: status must be 'ok' or 'partial', got {status!r}")
@@ -216,7 +219,7 @@ class FeatureStore:
             "fps": float(fps),
             "num_frames": int(num_frames),
             "config_hash": config_hash_,
-            "reason": None,
+            "reason": None if reason is None else str(reason),
         }
         if expected_frames is not None:
             entry["expected_frames"] = int(expected_frames)

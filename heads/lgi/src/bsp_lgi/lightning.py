@@ -1,11 +1,11 @@
 """``LGIModule``: LGI as a :class:`bsp_lightning.heads.HeadModule` (task ``"grounding"``).
 
-Protocol (docs/heads/tan2d-lgi.md §2; official ``src/experiment/train.py``, ``abstract_network.py`` @
-``199e7ab``): Adam at 4e-4, no weight decay, no scheduler, no gradient clipping; one prediction per query,
-``[t_s d, t_e d]`` seconds without clipping or reordering (``t_s > t_e`` scores IoU 0); R@1 at IoU 0.3/0.5/0.7 and mIoU under
-the ``lgi`` convention of :mod:`bsp_lightning.evaluation.grounding` (``IoU >= m``, raw ground truth). The official code keeps
-the epoch with the best *test* R1@0.5; here the validation split (a seeded hold-out of training videos) is scored
-every epoch (``val/R@1,IoU=0.5``) and the packaged configs select the checkpoint on it.
+Protocol (docs/heads/tan2d-lgi.md §2; official ``src/experiment/train.py``, ``abstract_network.py`` @ ``199e7ab``):
+Adam at 4e-4, no weight decay, no scheduler, no gradient clipping; one prediction per query, ``[t_s d, t_e d]``
+seconds without clipping or reordering (``t_s > t_e`` scores IoU 0); R@1 at IoU 0.3/0.5/0.7 and mIoU under the
+``lgi`` convention of :mod:`bsp_lightning.evaluation.grounding` (``IoU >= m``, raw ground truth). The official code
+keeps the epoch with the best *test* R1@0.5; here the validation split (a seeded hold-out of training videos) is
+scored every epoch (``val/R@1,IoU=0.5``) and the packaged configs select the checkpoint on it.
 """
 
 from __future__ import annotations
