@@ -31,8 +31,10 @@ from typing import NamedTuple
 import numpy as np
 
 from bsp_lightning.data.jpeg import ImageDecodeError, decode_image, image_size
+from bsp_lightning.video.decode import VideoInfo
 from bsp_lightning.video.errors import VideoDecodeError
 from bsp_lightning.video.geometry import resized_shape
+from bsp_lightning.video.snippets import Snippet, num_snippets
 
 __all__ = [
     "FolderInfo",
@@ -40,8 +42,11 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "TEMPLATES",
     "folder_info",
+    "folder_video_info",
+    "fps_of",
     "is_frame_folder",
     "iter_folder_frames",
+    "iter_folder_snippets",
     "read_fps_table",
     "read_images",
 ]
@@ -255,3 +260,36 @@ def fps_of(table: float | Mapping[str, float] | None, video_id: str) -> float | 
     if table is None or isinstance(table, float):
         return table
     return table.get(video_id)
+
+
+def folder_video_info(path: str | os.PathLike, fps: float, template: str | None = None) -> VideoInfo:
+    """A frame folder described like a video file (:class:`bsp_lightning.video.VideoInfo`) at frame rate ``fps``.
+
+    Raises:
+        FrameFolderError: see :func:`folder_info`.
+    """
+    info = folder_info(path, template)
+    return VideoInfo(path=info.path, fps=float(fps), num_frames=info.num_frames, duration=info.num_frames / fps,
+                     width=info.width, height=info.height, stored_width=info.width, stored_height=info.height)
+
+
+def iter_folder_snippets(info: FolderInfo, snippet_length: int = 8, stride: int = 8,
+                         short_side: int | None = None, decoder: str = "auto") -> Iterator[Snippet]:
+    """The snippets of a frame folder, under the rule of :func:`bsp_lightning.video.iter_snippets` (snippet ``k``
+    starts at frame ``k * stride``; the last one is padded with the last frame; :func:`~bsp_lightning.video.num_snippets`
+    of them). Each image is decoded once; at most one snippet of frames is held.
+
+    Raises:
+        FrameFolderError: a missing or undecodable image (the snippets before it were yielded).
+    """
+    size = resized_shape(info.height, info.width, short_side)
+    held: dict[int, np.ndarray] = {}
+    for k in range(num_snippets(info.num_frames, snippet_length, stride)):
+        start = k * stride
+        numbers = [min(start + i, info.num_frames - 1) for i in range(snippet_length)]
+        for old in [n for n in held if n < start]:
+            del held[old]
+        for number in numbers:
+            if number not in held:
+                held[number] = _read(info, number, size, decoder)
+        yield Snippet(start, np.stack([held[n] for n in numbers]), min(snippet_length, info.num_frames - start))

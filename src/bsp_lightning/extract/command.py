@@ -229,8 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="BSPModule .ckpt or official TSM checkpoint; give it twice for two-stream features "
                              "(concatenated along channels in the order given)")
     parser.add_argument("--videos", required=True, metavar="DIR|LIST.txt",
-                        help="folder of videos (searched recursively), a text file with one video path per line, "
-                             "or a single video file")
+                        help="folder of videos or frame folders (searched recursively), a text file with one video "
+                             "or frame-folder path per line, or a single video file")
+    parser.add_argument("--fps", default=None, metavar="FPS|FILE",
+                        help="frame folders: their frame rate, a number or a JSON/CSV side file naming each folder")
+    parser.add_argument("--frame-template", default=None, metavar="TEMPLATE",
+                        help="frame folders: image names such as img_{:05d}.jpg (default: detected per folder)")
     parser.add_argument("--out", required=True, metavar="FEATDIR", help="output feature folder")
     # "%(default).0s" prints nothing: it keeps the formatter from appending "(default: unset)"
     parser.add_argument("--snippet-length", type=_positive_int, default=UNSET,
@@ -271,8 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         kinds = [(c, _kind(c)) for c in args.checkpoint]
         spec, sources = resolve_spec(kinds, args.snippet_length, args.stride, args.short_side, args.crop)
+        videos = list_videos(args.videos, fps=args.fps, frame_template=args.frame_template)
         summary = extract(
-            args.checkpoint, args.videos, args.out, spec, settings_source=sources,
+            args.checkpoint, videos, args.out, spec, settings_source=sources,
             batch_size=args.batch_size, num_workers=args.num_workers, accelerator=args.accelerator,
             devices=devices, precision=args.precision, trainer_kwargs={"num_nodes": args.num_nodes},
         )
