@@ -92,7 +92,10 @@ def _pattern(template: str) -> tuple[re.Pattern[str], str]:
     if len(fields) != 1 or not re.fullmatch(r"\{(:0?\d*d)?\}", fields[0]):
         raise ValueError(f"frame template {template!r} must have exactly one integer field such as {{:05d}}")
     prefix, suffix = template.split(fields[0])
-    return re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix) + r"\Z"), fields[0]
+    width = re.search(r"0(\d+)d", fields[0])
+    # exactly what str.format writes: zero-padded to the width, or more digits without a leading zero
+    digits = rf"(\d{{{width.group(1)}}}|[1-9]\d{{{width.group(1)},}})" if width else r"(0|[1-9]\d*)"
+    return re.compile(re.escape(prefix) + digits + re.escape(suffix) + r"\Z"), fields[0]
 
 
 def _numbers(names: Sequence[str], template: str) -> list[int]:
