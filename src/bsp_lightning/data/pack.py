@@ -325,5 +325,6 @@ def run(args: argparse.Namespace) -> int:
     rate = summary["clips"] / max(summary["seconds"], 1e-9)
     print(f"pack: {summary['clips']} clips in {summary['chunks']} chunks -> {out} in {summary['seconds']:.1f} s "
           f"({rate:.1f} clips/s on {summary['workers']} workers)"
+          + (f"; {summary['reused_groups']} chunks reused from an earlier run" if summary["reused_groups"] else "")
           + (f"; {len(skipped)} broken source(s) skipped, listed in {out / CLIP_TABLE}" if skipped else ""))
     return 0
