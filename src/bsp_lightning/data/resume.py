@@ -40,12 +40,18 @@ class EpochPosition:
             return None
         return int(trainer.fit_loop.epoch_progress.current.processed)
 
-    def start_pass(self) -> tuple[int | None, int]:
-        """``(epoch, batches to skip)`` of the pass starting now; a restored position is used once."""
+    def start_pass(self, num_batches: int) -> tuple[int | None, int]:
+        """``(epoch, batches to skip)`` of the pass starting now; a restored position is used once.
+
+        A checkpoint taken after the last batch of epoch ``e`` resumes at epoch ``e + 1`` (Lightning creates
+        the iterator before it moves its own epoch count on).
+        """
         epoch = self._trainer_epoch()
         skip = 0
         if self.restored is not None and epoch is not None and int(self.restored.get("epoch", -1)) == epoch:
             skip = int(self.restored.get("batches_done", 0))
+            if skip >= num_batches:
+                epoch, skip = epoch + 1, 0
         self.restored = None
         self.apply(epoch, skip)
         return epoch, skip
@@ -71,7 +77,7 @@ class EpochLoader(DataLoader):
         self.position = position
 
     def __iter__(self):
-        self.position.start_pass()
+        self.position.start_pass(len(self))
         return super().__iter__()
 
     def set_epoch(self, epoch: int) -> None:
