@@ -360,6 +360,7 @@ class BSPDataModule(pl.LightningDataModule):
             self.setup("fit")
         if self.source == "shards":
             dataset = self.train_dataset
+            self._place(dataset, None, 0)  # the rank and world size size the loader before its first pass
             return self._loader(dataset, None, EpochPosition(lambda epoch, skip: self._place(dataset, epoch, skip),
                                                              self._attached_trainer))
         sampler = EpochSampler(len(self.train_dataset))
@@ -391,6 +392,7 @@ class BSPDataModule(pl.LightningDataModule):
     def _held_out(self, dataset: Dataset) -> DataLoader:
         if self.source != "shards":
             return self._loader(dataset, None)
+        self._place(dataset, 0, 0)
         return self._loader(dataset, None, EpochPosition(lambda epoch, skip: self._place(dataset, 0, 0),
                                                          self._attached_trainer))
 

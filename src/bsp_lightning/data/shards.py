@@ -137,8 +137,9 @@ class ShardStore:
                 dataset.on_demand_bytes = False
             self._dataset, self._pid = dataset, os.getpid()
             total = int(self.num_frames.sum())
-            if len(dataset) != total:
-                raise ShardError(f"{self.url}: index.json holds {len(dataset)} frames, {CLIP_TABLE} {total}: "
+            stored = sum(end - start for start, end in dataset.region_of_interest)  # len() is per process
+            if stored != total:
+                raise ShardError(f"{self.url}: index.json holds {stored} frames, {CLIP_TABLE} {total}: "
                                  "the folder was modified after packing")
         return self._dataset
 
