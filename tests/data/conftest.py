@@ -44,7 +44,8 @@ def kinetics_videos(tmp_path_factory) -> Path:
     for split, count in (("train", 4), ("val", 2)):
         for label in CLASSES:
             for k in range(count):
-                write_lossless_mp4(root / split / label / f"{split}_{label}_{k}.mp4", numbered_video(20 + 9 * number, 30 + 3 * k))
+                frames = numbered_video(20 + 9 * number, 30 + 3 * k)
+                write_lossless_mp4(root / split / label / f"{split}_{label}_{k}.mp4", frames)
                 number += 1
     return root
 

@@ -30,7 +30,10 @@ def from_videos(store: ShardStore, spec, cfg: PlanConfig = CFG) -> torch.Tensor:
         count = cfg.tau + cfg.eps if spec.kind == DIFF_CLASS else cfg.tau
         second = read_frames(store.sources[spec.mate], spec.mate_indices[:count], short_side=32)
         second = apply_crop(second, spec.box, cfg.resolution)
-        frames = diff_class(frames, second, cfg.tau, cfg.eps) if spec.kind == DIFF_CLASS else same_class(frames, second, 4)
+        if spec.kind == DIFF_CLASS:
+            frames = diff_class(frames, second, cfg.tau, cfg.eps)
+        else:
+            frames = same_class(frames, second, cfg.tau)
     return frames
 
 

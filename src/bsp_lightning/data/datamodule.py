@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset, Sampler
 
@@ -24,7 +23,7 @@ from bsp_lightning.data.dataset import BoundaryClipDataset, EpochSampler, NoUsab
 from bsp_lightning.data.index import VideoIndex
 from bsp_lightning.data.lists import open_index
 from bsp_lightning.data.resume import EpochLoader, EpochPosition
-from bsp_lightning.data.sampling import diff_speed_offsets
+from bsp_lightning.data.sampling import check_speed_changes_visible
 from bsp_lightning.data.sources import make_source
 from bsp_lightning.data.synthesis import BOUNDARY_TYPES
 
@@ -172,7 +171,7 @@ class BSPDataModule(pl.LightningDataModule):
         if not gammas or any(g <= 0 or g == 1 for g in gammas):
             raise ValueError(f"gammas must be positive and != 1, got {list(gammas)}")
         if mode == "bsp" and "diff_speed" in boundary_types:
-            self._check_speed_changes_visible(tau, (low, high), gammas, frame_stride)
+            check_speed_changes_visible(tau, (low, high), gammas, frame_stride)
         if frame_stride < 1 or resolution < 1 or batch_size < 1:
             raise ValueError("frame_stride, resolution and batch_size must be positive")
         if source not in ("videos", "frames", "shards"):
@@ -198,20 +197,6 @@ class BSPDataModule(pl.LightningDataModule):
         self.val_dataset: Dataset | None = None
         self._stores: dict[str, Any] = {}  # shards: split -> ShardStore
         self._skipped = {"train": 0, "val": 0}
-
-    @staticmethod
-    def _check_speed_changes_visible(
-        tau: int, change_point_range: tuple[int, int], gammas: Sequence[float], stride: int
-    ) -> None:
-        """Refuse settings where a diff-speed clip can equal a same-speed clip (a wrong label)."""
-        same = stride * np.arange(2 * tau)
-        for t in range(change_point_range[0], change_point_range[1] + 1):
-            for gamma in gammas:
-                if np.array_equal(diff_speed_offsets(tau, t, gamma, stride), same):
-                    raise ValueError(
-                        f"gamma={gamma} with change point {t} reads the same frames as a same-speed clip "
-                        f"(tau={tau}, frame_stride={stride}); narrow change_point_range or change gammas"
-                    )
 
     # -- the label spaces -------------------------------------------------------------------------------
 
@@ -338,7 +323,8 @@ class BSPDataModule(pl.LightningDataModule):
         if trainer is not None and not any(isinstance(c, SkippedVideosCallback) for c in trainer.callbacks):
             trainer.callbacks.append(SkippedVideosCallback())
 
-    def _loader(self, dataset: Dataset, sampler: Sampler[int] | None, position: EpochPosition | None = None) -> DataLoader:
+    def _loader(self, dataset: Dataset, sampler: Sampler[int] | None,
+                position: EpochPosition | None = None) -> DataLoader:
         kwargs = dict(batch_size=self.batch_size, num_workers=self.num_workers, pin_memory=self.hparams.pin_memory,
                       drop_last=False)
         if self.source == "shards":
@@ -374,13 +360,7 @@ class BSPDataModule(pl.LightningDataModule):
         return self._loader(self.train_dataset, sampler, EpochPosition(start, self._attached_trainer))
 
     def _place(self, dataset: Any, epoch: int | None, skip: int) -> None:
-        """Tell a shard dataset the pass it makes: epoch (None: keep its own), batches to skip, this process's rank."""
-        trainer = self.trainer
-        if epoch is not None:
-            dataset.epoch = epoch
-        dataset.skip_batches = skip
-        dataset.rank, dataset.world_size = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-        dataset.num_workers = self.num_workers
+        dataset.place(self.trainer, self.num_workers, epoch, skip)
 
     def val_dataloader(self) -> DataLoader | list:
         if self.hparams.val_split is None:

@@ -104,6 +104,15 @@ class ShardStreamDataset(IterableDataset):
         if not self._usable.any():
             raise ValueError(f"{store.url}: no clip has the {min_clip_frames(cfg)} stored frames a sample needs")
 
+    def place(self, trainer: Any, num_workers: int, epoch: int | None = None, skip_batches: int = 0) -> None:
+        """Set the pass to make: this process's rank from ``trainer`` (None: one process), the loader's workers,
+        the epoch (None: keep it) and the batches of this process already trained in it."""
+        self.rank, self.world_size = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        self.num_workers = num_workers
+        if epoch is not None:
+            self.epoch = epoch
+        self.skip_batches = skip_batches
+
     def layout(self) -> StreamLayout:
         """The split of the current epoch (see the module docstring).
 
@@ -199,7 +208,8 @@ class ShardStreamDataset(IterableDataset):
 
     def _frames(self, clip: int, indices: np.ndarray, stored: dict[int, dict[int, Any]]) -> np.ndarray:
         size = (int(self.heights[clip]), int(self.widths[clip]))
-        decoded = {int(f): self.store.decode(clip, stored[clip][int(f)], size, self.decoder) for f in np.unique(indices)}
+        decoded = {int(f): self.store.decode(clip, stored[clip][int(f)], size, self.decoder)
+                   for f in np.unique(indices)}
         return np.stack([decoded[int(f)] for f in indices])
 
     def _sample(self, spec: SampleSpec, stored: dict[int, dict[int, Any]], skipped: int) -> dict[str, Any]:

@@ -23,7 +23,8 @@ classes follow the data exactly. Boundary types are drawn uniformly for every cl
 draw, so the four types stay balanced whatever the buffer size. The only exception is a sample still waiting
 when its stream ends: its class has no other clip in the stream, or (a buffer smaller than the number of
 classes) its class's earlier clips left the buffer; it takes another type, at most one per class and stream
-(counted in :attr:`StreamPlan.converted`, 3 of 1,197 samples with 20 classes and a buffer of 2 in the tests). The partner of a ``diff_class`` sample is uniform over the buffer, so its class
+(counted in :attr:`StreamPlan.converted`, 3 of 1,197 samples with 20 classes and a buffer of 2 in the tests).
+The partner of a ``diff_class`` sample is uniform over the buffer, so its class
 follows the classes of the last ``pair_buffer`` clips of the stream: with chunks of mixed classes (pack
 shuffles the clips before writing them) and a buffer several times the number of classes, that is close to
 the data's class frequencies; a small buffer makes partners come from nearby chunks, and ``same_class``
