@@ -326,12 +326,9 @@ class BSPDataModule(pl.LightningDataModule):
     def _loader(self, dataset: Dataset, sampler: Sampler[int] | None,
                 position: EpochPosition | None = None) -> DataLoader:
         kwargs = dict(batch_size=self.batch_size, num_workers=self.num_workers, pin_memory=self.hparams.pin_memory,
-                      drop_last=False)
-        if self.source == "shards":
-            # the dataset's epoch and rank reach the workers through a fresh copy at each pass
-            kwargs["persistent_workers"] = False
-        else:
-            kwargs.update(sampler=sampler, shuffle=False, persistent_workers=self.num_workers > 0)
+                      drop_last=False, persistent_workers=self.num_workers > 0)
+        if self.source != "shards":  # shard datasets are iterable: no sampler
+            kwargs.update(sampler=sampler, shuffle=False)
         if position is None:
             return DataLoader(dataset, **kwargs)
         return EpochLoader(dataset, position=position, **kwargs)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from typing import Literal
 
 import numpy as np
@@ -25,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-__all__ = ["DECODERS", "ImageDecodeError", "decode_image", "encode_jpeg", "image_size", "resize_rgb"]
+__all__ = ["DECODERS", "ImageDecodeError", "decode_image", "encode_jpeg", "image_size", "preload_decoders",
+           "resize_rgb"]
 
 DECODERS = ("auto", "pil", "torchvision")
 Decoder = Literal["auto", "pil", "torchvision"]
@@ -69,12 +69,16 @@ def _decode_pil(data: bytes | memoryview, size: tuple[int, int] | None) -> np.nd
     return np.asarray(rgb)
 
 
+def preload_decoders() -> None:
+    """Import the torchvision decoder now: DataLoader workers forked afterwards do not import it again (about
+    a CPU-second each, at every epoch for workers that do not persist)."""
+    import torchvision.io  # noqa: F401
+
+
 def _decode_torchvision(data: bytes | memoryview, size: tuple[int, int] | None) -> np.ndarray:
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    with warnings.catch_warnings():  # a read-only buffer is only read here
-        warnings.simplefilter("ignore", UserWarning)
-        encoded = torch.frombuffer(data, dtype=torch.uint8)
+    encoded = torch.frombuffer(bytearray(data), dtype=torch.uint8)  # writable: torch warns about read-only buffers
     chw = decode_jpeg(encoded, mode=ImageReadMode.RGB)
     if size is not None and tuple(chw.shape[1:]) != size:
         chw = F.interpolate(chw[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bsp_lightning.data.jpeg import ImageDecodeError, decode_image, resize_rgb
+from bsp_lightning.data.jpeg import ImageDecodeError, decode_image, preload_decoders, resize_rgb
 
 __all__ = ["CLIP_TABLE", "SHARD_FORMAT", "ShardError", "ShardStore", "is_remote"]
 
@@ -116,6 +116,10 @@ class ShardStore:
         self.meta = {k: v for k, v in table.items() if k not in ("clips", "classes")}
         self._dataset = None
         self._pid = None
+        # imported here, once: DataLoader workers are forked at every epoch and would import them each time
+        import litdata  # noqa: F401
+
+        preload_decoders()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -131,7 +135,8 @@ class ShardStore:
         if self._dataset is None or self._pid != os.getpid():
             from litdata import StreamingDataset
 
-            dataset = StreamingDataset(self.url, cache_dir=self.cache_dir, drop_last=None)
+            # batch_decode=0: one item (frame) at a time; litdata would deserialize 256 neighbouring frames per read
+            dataset = StreamingDataset(self.url, cache_dir=self.cache_dir, drop_last=None, batch_decode=0)
             if is_remote(self.url):
                 dataset[0]  # creates the cache reader, then whole chunks are downloaded ahead of use
                 dataset.on_demand_bytes = False

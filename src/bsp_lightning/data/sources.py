@@ -17,6 +17,7 @@ import numpy as np
 
 from bsp_lightning.data.frames import folder_info, read_images
 from bsp_lightning.data.index import VideoRecord
+from bsp_lightning.data.jpeg import preload_decoders
 from bsp_lightning.video import VideoDecodeError, probe, read_frames
 
 __all__ = ["FrameFolderSource", "FrameSource", "SOURCES", "VideoSource", "make_source"]
@@ -82,6 +83,7 @@ class FrameFolderSource(_Cached):
 
     def __init__(self, template: str | None = None, start_index: int | None = None, decoder: str = "auto") -> None:
         super().__init__(partial(folder_info, template=template, start_index=start_index))
+        preload_decoders()
         self.template = template
         self.start_index = start_index
         self.decoder = decoder

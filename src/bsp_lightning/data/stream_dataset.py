@@ -25,6 +25,7 @@ buffer's span).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -66,8 +67,9 @@ class StreamLayout(NamedTuple):
 class ShardStreamDataset(IterableDataset):
     """BSP samples (the batch format of :mod:`bsp_lightning.data.dataset`) streamed from one split of shards.
 
-    The loader sets, before each pass, :attr:`epoch`, :attr:`skip_batches` (batches of this process already
-    trained in this epoch), :attr:`rank` and :attr:`world_size`; :attr:`num_workers` is the DataLoader's.
+    The loader sets, before each pass, :attr:`epoch` and :attr:`skip_batches` (batches of this process already
+    trained in this epoch): both live in shared memory, so persistent DataLoader workers see them. :attr:`rank`,
+    :attr:`world_size` and :attr:`num_workers` (the DataLoader's) are set before the first pass.
 
     Args:
         store: the split.
@@ -96,13 +98,28 @@ class ShardStreamDataset(IterableDataset):
         self.max_samples = max_samples
         self.label_map = label_map if label_map is not None else np.arange(len(store.classes))
         self.decoder = decoder
-        self.epoch = 0
-        self.skip_batches = 0
+        self._pass = multiprocessing.RawArray("q", 2)  # epoch, batches to skip: shared with forked workers
         self.rank = 0
         self.world_size = 1
         self._usable = store.num_frames >= min_clip_frames(cfg)
         if not self._usable.any():
             raise ValueError(f"{store.url}: no clip has the {min_clip_frames(cfg)} stored frames a sample needs")
+
+    @property
+    def epoch(self) -> int:
+        return int(self._pass[0])
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._pass[0] = int(value)
+
+    @property
+    def skip_batches(self) -> int:
+        return int(self._pass[1])
+
+    @skip_batches.setter
+    def skip_batches(self, value: int) -> None:
+        self._pass[1] = int(value)
 
     def place(self, trainer: Any, num_workers: int, epoch: int | None = None, skip_batches: int = 0) -> None:
         """Set the pass to make: this process's rank from ``trainer`` (None: one process), the loader's workers,
