@@ -293,7 +293,8 @@ class BSPDataModule(pl.LightningDataModule):
         if self.source == "shards":
             from bsp_lightning.data.stream_dataset import shard_datasets
 
-            self.train_dataset, self.val_dataset = shard_datasets(self, stage)
+            if self.train_dataset is None:
+                self.train_dataset, self.val_dataset = shard_datasets(self, stage)
             self._attach_callback()
             return
         train_index = self._load_train_index()

@@ -280,7 +280,8 @@ def iter_folder_snippets(info: FolderInfo, snippet_length: int = 8, stride: int 
                          short_side: int | None = None, decoder: str = "auto") -> Iterator[Snippet]:
     """The snippets of a frame folder, under the rule of :func:`bsp_lightning.video.iter_snippets` (snippet ``k``
     starts at frame ``k * stride``; the last one is padded with the last frame;
-    :func:`~bsp_lightning.video.num_snippets` of them). Each image is decoded once; at most one snippet of frames is held.
+    :func:`~bsp_lightning.video.num_snippets` of them). Each image is decoded once; at most one snippet of frames
+    is held.
 
     Raises:
         FrameFolderError: a missing or undecodable image (the snippets before it were yielded).

@@ -182,8 +182,8 @@ def pack(index: VideoIndex, out: str | os.PathLike, *, short_side: int | None = 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     opts = {"out": str(out), "kind": index.kind, "short_side": short_side, "fps": fps,
-            "quality": None if raw else quality, "raw": raw, "chunk_clips": chunk_clips, "seed": seed, "frame_template": frame_template,
-            "skip_broken": skip_broken}
+            "quality": None if raw else quality, "raw": raw, "chunk_clips": chunk_clips, "seed": seed,
+            "frame_template": frame_template, "skip_broken": skip_broken}
     config = {k: v for k, v in opts.items() if k not in ("out", "skip_broken")}
     config["videos"] = len(index)
     if (out / CLIP_TABLE).is_file() and (out / _CONFIG).is_file():

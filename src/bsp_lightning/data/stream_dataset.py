@@ -34,7 +34,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from bsp_lightning.data.dataset import sample_dict
-from bsp_lightning.data.shards import ShardStore
+from bsp_lightning.data.shards import ShardError, ShardStore
 from bsp_lightning.data.stream_plan import (
     PlanConfig,
     SampleSpec,
@@ -285,7 +285,10 @@ def shard_datasets(datamodule: Any, stage: str | None) -> tuple[ShardStreamDatas
                                hp.samples_per_epoch, short_side=hp.short_side)
     val = None
     if hp.val_split is not None and stage in (None, "fit", "validate", "test", "predict"):
-        val_store = dm._store(hp.val_split)
+        try:
+            val_store = dm._store(hp.val_split)
+        except ShardError as err:
+            raise ShardError(f"no validation shards ({err}); set val_split=None to train without validation") from None
         check(val_store)
         index = {name: i for i, name in enumerate(train_store.classes)}
         unknown = sorted(set(val_store.classes[i] for i in set(val_store.labels.tolist())) - set(index))
