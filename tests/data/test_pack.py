@@ -112,3 +112,31 @@ def test_bad_inputs(tmp_path, capsys):
     assert exit_.value.code == 0 and "--skip-broken" in capsys.readouterr().out
     with pytest.raises(ShardError, match="not a frame-shard folder"):
         ShardStore(tmp_path)
+
+
+def test_frame_folders_pack_at_a_lower_frame_rate(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    originals = {}
+    for label in ("a", "b"):
+        for k in range(2):
+            folder = tmp_path / "frames" / "train" / label / f"{label}{k}"
+            folder.mkdir(parents=True)
+            originals[f"{label}{k}"] = rng.integers(0, 256, (9 + k, 16, 24, 3), dtype=np.uint8)
+            for number, picture in enumerate(originals[f"{label}{k}"]):
+                Image.fromarray(picture).save(folder / f"img_{number + 1:05d}.png")
+    args = ["pack", str(tmp_path / "frames"), "--out", str(tmp_path / "store"), "--source-kind", "frames",
+            "--short-side", "none", "--fps", "15", "--raw", "--workers", "1", "--no-progress"]
+    assert data_main(args) == 2  # the frame rate of the folders is needed to resample them
+    err = capsys.readouterr().err
+    assert "frame folder without a frame rate (4 of 4)" in err and "--source-fps" in err and "--skip-broken" not in err
+    assert data_main(args + ["--source-fps", "30"]) == 0
+    store = ShardStore(tmp_path / "store" / "train")
+    assert sorted(store.ids) == ["a0", "a1", "b0", "b1"] and store.classes == ["a", "b"]
+    for clip, video_id in enumerate(store.ids):
+        kept = keep_frames(len(originals[video_id]), 30, 15)  # 9 frames -> 0, 2, 4, 6, 8; 10 -> the same
+        assert store.num_frames[clip] == len(kept) == 5 and store.fps[clip] == 15
+        frames = store.read_chunk(int(store.chunks[clip]), {clip: range(5)})
+        for j, source_frame in enumerate(kept):
+            np.testing.assert_array_equal(frames[(clip, j)], originals[video_id][source_frame])

@@ -203,6 +203,10 @@ def pack(index: VideoIndex, out: str | os.PathLike, *, short_side: int | None = 
     table = read_fps_table(source_fps) if index.kind == "frames" else None
     order = np.random.default_rng(seed).permutation(len(index))
     records = [dict(index[i]._asdict(), source_fps=fps_of(table, index[i].video_id)) for i in order]
+    unknown = [r["path"] for r in records if index.kind == "frames" and fps is not None and r["source_fps"] is None]
+    if unknown:
+        raise PackError(f"{unknown[0]}: frame folder without a frame rate ({len(unknown)} of {len(records)}); "
+                        "--fps resamples them from --source-fps (a number or a JSON/CSV side file)")
     groups = [records[i:i + chunk_clips] for i in range(0, len(records), chunk_clips)]
     done = {g: json.loads((out / f"{g}.clips.json").read_text()) for g in range(len(groups))
             if (out / f"{g}.clips.json").is_file()}
