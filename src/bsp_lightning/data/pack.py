@@ -185,7 +185,7 @@ def pack(index: VideoIndex, out: str | os.PathLike, *, short_side: int | None = 
             "quality": None if raw else quality, "raw": raw, "chunk_clips": chunk_clips, "seed": seed,
             "frame_template": frame_template, "skip_broken": skip_broken}
     config = {k: v for k, v in opts.items() if k not in ("out", "skip_broken")}
-    config["videos"] = len(index)
+    config.update(videos=len(index), source_fps=None if source_fps is None else str(source_fps))
     if (out / CLIP_TABLE).is_file() and (out / _CONFIG).is_file():
         table = json.loads((out / CLIP_TABLE).read_text())
         if table.get("config") == config:  # finished before with the same options
