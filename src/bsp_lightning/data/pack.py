@@ -184,13 +184,20 @@ def pack(index: VideoIndex, out: str | os.PathLike, *, short_side: int | None = 
     opts = {"out": str(out), "kind": index.kind, "short_side": short_side, "fps": fps,
             "quality": None if raw else quality, "raw": raw, "chunk_clips": chunk_clips, "seed": seed,
             "frame_template": frame_template, "skip_broken": skip_broken}
+    table = read_fps_table(source_fps) if index.kind == "frames" else None
+    order = np.random.default_rng(seed).permutation(len(index))
+    records = [dict(index[i]._asdict(), source_fps=fps_of(table, index[i].video_id)) for i in order]
+    unknown = [r["path"] for r in records if index.kind == "frames" and fps is not None and r["source_fps"] is None]
+    if unknown:
+        raise PackError(f"{unknown[0]}: frame folder without a frame rate ({len(unknown)} of {len(records)}); "
+                        "--fps resamples them from --source-fps (a number or a JSON/CSV side file)")
     config = {k: v for k, v in opts.items() if k not in ("out", "skip_broken")}
     config.update(videos=len(index), source_fps=None if source_fps is None else str(source_fps))
     if (out / CLIP_TABLE).is_file() and (out / _CONFIG).is_file():
-        table = json.loads((out / CLIP_TABLE).read_text())
-        if table.get("config") == config:  # finished before with the same options
-            return {"clips": len(table["clips"]["id"]), "chunks": int(max(table["clips"]["chunk"])) + 1,
-                    "skipped": table["skipped"], "reused_groups": -1, "seconds": time.perf_counter() - started,
+        finished = json.loads((out / CLIP_TABLE).read_text())
+        if finished.get("config") == config:  # finished before with the same options
+            return {"clips": len(finished["clips"]["id"]), "chunks": int(max(finished["clips"]["chunk"])) + 1,
+                    "skipped": finished["skipped"], "reused_groups": -1, "seconds": time.perf_counter() - started,
                     "workers": 0}
     if (out / _CONFIG).is_file():
         previous = json.loads((out / _CONFIG).read_text())
@@ -200,13 +207,6 @@ def pack(index: VideoIndex, out: str | os.PathLike, *, short_side: int | None = 
                             "use another --out or delete it")
     else:
         atomic_write_json(out / _CONFIG, config)
-    table = read_fps_table(source_fps) if index.kind == "frames" else None
-    order = np.random.default_rng(seed).permutation(len(index))
-    records = [dict(index[i]._asdict(), source_fps=fps_of(table, index[i].video_id)) for i in order]
-    unknown = [r["path"] for r in records if index.kind == "frames" and fps is not None and r["source_fps"] is None]
-    if unknown:
-        raise PackError(f"{unknown[0]}: frame folder without a frame rate ({len(unknown)} of {len(records)}); "
-                        "--fps resamples them from --source-fps (a number or a JSON/CSV side file)")
     groups = [records[i:i + chunk_clips] for i in range(0, len(records), chunk_clips)]
     done = {g: json.loads((out / f"{g}.clips.json").read_text()) for g in range(len(groups))
             if (out / f"{g}.clips.json").is_file()}
