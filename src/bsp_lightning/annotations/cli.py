@@ -32,7 +32,8 @@ FORMATS: dict[str, tuple[tuple[int, int], str]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bsp-lightning data", description="Tools for benchmark annotation files."
+        prog="bsp-lightning data",
+        description="Dataset tools: check annotation files and video collections, pack frame shards."
     )
     sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos,pack}")
     formats_help = "\n".join(f"  {name:<14} {what}" for name, (_, what) in FORMATS.items())

@@ -269,7 +269,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``pack`` to the ``bsp-lightning data`` sub-commands."""
     parser = subparsers.add_parser(
         "pack", help="convert videos or frame folders into streamable frame shards (litdata)",
-        description=__doc__.split("\n\n", 1)[1] + "\nTrain on them with --data.source shards --data.root OUT.",
+        description=(
+            "Convert a video (or frame-folder) dataset in the Kinetics layout into litdata frame shards in "
+            "OUT/<split>/: every clip decoded once, resized to --short-side, resampled to --fps (nearest source "
+            "frame), stored as JPEG at --quality or raw uint8 (--raw), --chunk-clips clips per chunk (shuffled, "
+            "so chunks mix classes), with each clip's class, source, frame rate and frame count in bsp_clips.json. "
+            "Runs on --workers processes with a progress bar; a killed pack resumes. A clip that does not decode "
+            "stops it (one line naming the file) unless --skip-broken, which leaves such clips out and counts "
+            "them. Train on the result with --data.source shards --data.root OUT."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("source", help="dataset root in the Kinetics layout (<split>/<label>/<clip>.mp4 or frame "
