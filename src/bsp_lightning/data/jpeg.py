@@ -1,12 +1,13 @@
 """Decoding and encoding the still images of frame folders and frame shards (JPEG, PNG).
 
-Two decoders, both on libjpeg-turbo, measured on 2 CPU cores for a 340x256 quality-90 JPEG
-(``benchmarks/kinetics_layouts.py`` prints them next to each other):
+Two decoders, both on libjpeg-turbo, measured on 2 shared CPU cores for 340x256 quality-90 JPEG frames
+(``benchmarks/kinetics_layouts.py`` prints them next to each other; CPU time per frame):
 
-- ``torchvision.io.decode_jpeg`` decodes the full picture fastest (0.38 ms against PIL's 0.59 ms at
+- ``torchvision.io.decode_jpeg`` decodes the full picture fastest (0.37 ms against PIL's 0.57 ms at
   short side 256);
 - PIL's ``Image.draft`` lets libjpeg scale by 1/2, 1/4 or 1/8 inside the inverse DCT, so a picture wanted at
-  half its size or less decodes faster there (0.41 ms against 0.62 ms for decode then resize, short side 128).
+  half its size or less decodes faster there (0.36 ms against 0.51 ms for torchvision's decode then resize,
+  short side 128).
 
 ``decoder="auto"`` therefore takes PIL with draft mode when the wanted size is at most half the stored
 one, torchvision otherwise; PNG always goes through PIL. The last step to the exact size is a bilinear,
