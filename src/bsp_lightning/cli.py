@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("bsp_lightning.extract:main", "extract snippet features from untrimmed videos"),
     "combine": ("bsp_lightning.features.combine:combine_main", "concatenate two feature folders (two-stream)"),
     "evaluate": ("bsp_lightning.evaluation.cli:main", "official-equivalent evaluation of predictions"),
-    "data": ("bsp_lightning.annotations.cli:main", "inspect benchmark annotation files"),
+    "data": ("bsp_lightning.annotations.cli:main", "inspect annotation files, check videos, pack frame shards"),
     "viz": ("bsp_lightning.viz:main", "draw the paper's figures (PNG)"),
     "study": ("bsp_lightning.study:main", "the paper's comparison in miniature on the toy data (results.md/.png)"),
     "configs": ("bsp_lightning.config_files:configs_main", "list the packaged configs (core and installed heads)"),

@@ -32,9 +32,10 @@ FORMATS: dict[str, tuple[tuple[int, int], str]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bsp-lightning data", description="Tools for benchmark annotation files."
+        prog="bsp-lightning data",
+        description="Dataset tools: check annotation files and video collections, pack frame shards."
     )
-    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos}")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos,pack}")
     formats_help = "\n".join(f"  {name:<14} {what}" for name, (_, what) in FORMATS.items())
     inspect = sub.add_parser(
         "inspect",
@@ -65,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="charades-sta: keep queries whose video is not in the CSV (default: drop them)",
     )  # fmt: skip
     check_videos.add_parser(sub)
+    from bsp_lightning.data import pack  # noqa: PLC0415 (imported here: its litdata import is lazy anyway)
+
+    pack.add_parser(sub)
     return parser
 
 
@@ -93,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.action == "check-videos":
         return check_videos.run(args)
+    if args.action == "pack":
+        from bsp_lightning.data import pack
+
+        return pack.run(args)
     try:
         report = inspect_annotations(args)
     except (AnnotationError, ValueError) as exc:

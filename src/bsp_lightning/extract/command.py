@@ -214,8 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="BSPModule .ckpt or official TSM checkpoint; give it twice for two-stream features "
                              "(concatenated along channels in the order given)")
     parser.add_argument("--videos", required=True, metavar="DIR|LIST.txt",
-                        help="folder of videos (searched recursively), a text file with one video path per line, "
-                             "or a single video file")
+                        help="folder of videos or frame folders (searched recursively), a text file with one video "
+                             "or frame-folder path per line, or a single video file")
+    parser.add_argument("--fps", default=None, metavar="FPS|FILE",
+                        help="frame folders: their frame rate, a number or a JSON/CSV side file naming each folder")
+    parser.add_argument("--frame-template", default=None, metavar="TEMPLATE",
+                        help="frame folders: image names such as img_{:05d}.jpg (default: detected per folder)")
     parser.add_argument("--out", required=True, metavar="FEATDIR", help="output feature folder")
     # "%(default).0s" prints nothing: it keeps the formatter from appending "(default: unset)"
     parser.add_argument("--snippet-length", type=_positive_int, default=UNSET,
@@ -256,8 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         infos = [read_checkpoint_info(c) for c in args.checkpoint]
         spec, sources = resolve_spec(infos, args.snippet_length, args.stride, args.short_side, args.crop)
+        videos = list_videos(args.videos, fps=args.fps, frame_template=args.frame_template)
         summary = extract(
-            infos, args.videos, args.out, spec, settings_source=sources,
+            infos, videos, args.out, spec, settings_source=sources,
             batch_size=args.batch_size, num_workers=args.num_workers, accelerator=args.accelerator,
             devices=devices, precision=args.precision, trainer_kwargs={"num_nodes": args.num_nodes},
         )

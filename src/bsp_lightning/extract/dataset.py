@@ -27,6 +27,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from bsp_lightning.data.frames import folder_info, folder_video_info, iter_folder_snippets
 from bsp_lightning.extract.inputs import ExtractionError, SnippetSpec, VideoItem, source_stat
 from bsp_lightning.video import Snippet, VideoDecodeError, iter_snippets, probe, resized_shape
 from bsp_lightning.video.decode import partial_reason
@@ -162,17 +163,22 @@ class SnippetBatches(IterableDataset):
         }
 
     def video_batches(self, video: VideoItem) -> Iterator[dict[str, Any]]:
-        """All batches of one video, in order; a decoding failure ends them with an error item."""
+        """All batches of one video (or frame folder), in order; a decoding failure ends them with an error item."""
         spec = self.spec
         try:
             stat = source_stat(video.path)
-            info = probe(video.path)
+            if video.fps is not None:  # a frame folder
+                info = folder_video_info(video.path, video.fps, video.frame_template)
+                snippets = iter(iter_folder_snippets(folder_info(video.path, video.frame_template),
+                                                     spec.snippet_length, spec.stride, spec.short_side))
+            else:
+                info = probe(video.path)
+                snippets = iter(iter_snippets(video.path, spec.snippet_length, spec.stride, spec.short_side))
             height, width = resized_shape(info.height, info.width, spec.short_side)
             if spec.crop_size is not None and min(height, width) < spec.crop_size:
                 raise VideoDecodeError(
                     video.path, f"frames are {height}x{width} after resizing, smaller than the crop {spec.crop_size}"
                 )
-            snippets = iter(iter_snippets(video.path, spec.snippet_length, spec.stride, spec.short_side))
             pending: list = []
             first = 0
             upcoming = next(snippets, None)

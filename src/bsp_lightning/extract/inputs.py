@@ -81,26 +81,60 @@ class SnippetSpec:
 
 @dataclass(frozen=True)
 class VideoItem:
-    """One video to extract: its id (file stem, the name of the ``.npy``) and path."""
+    """One video to extract: its id (file stem or frame-folder name, the name of the ``.npy``) and path.
+
+    Attributes:
+        fps: frame folders: their frame rate (videos carry their own).
+        frame_template: frame folders: image name template (None: detected).
+    """
 
     video_id: str
     path: str
+    fps: float | None = None
+    frame_template: str | None = None
 
 
-def list_videos(source: str | os.PathLike) -> list[VideoItem]:
+def _scan(source: Path) -> list[Path]:
+    """Video files and frame folders under ``source``, sorted; a frame folder's images are not walked."""
+    from bsp_lightning.data.frames import IMAGE_EXTENSIONS
+
+    found = []
+    for dirpath, dirnames, filenames in os.walk(source):
+        dirnames.sort()
+        if Path(dirpath) != source and any(os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS for f in filenames):
+            found.append(Path(dirpath))
+            dirnames.clear()
+            continue
+        found.extend(Path(dirpath) / f for f in filenames
+                     if os.path.splitext(f)[1].lower() in VIDEO_EXTENSIONS and not f.startswith("."))
+    return sorted(found)
+
+
+def list_videos(source: str | os.PathLike, fps: float | str | None = None,
+                frame_template: str | None = None) -> list[VideoItem]:
     """The videos of a folder (recursively, by extension, sorted), of a list file (one path per line), or one file.
+
+    Frame folders (:mod:`bsp_lightning.data.frames`: one folder of ``img_00001.jpg``... per video) count as
+    videos: inside a folder, any sub-folder holding images; in a list file, a listed folder.
 
     In a list file, blank lines and lines starting with ``#`` are skipped and relative paths are relative
     to the list file's folder; a listed file that does not exist is kept (it is recorded as failed).
 
+    Args:
+        source: folder, list file or video file.
+        fps: frame rate of the frame folders: a number, or a JSON/CSV side file naming each folder
+            (:func:`bsp_lightning.data.frames.read_fps_table`); videos carry their own.
+        frame_template: image name template of the frame folders (None: detected per folder).
+
     Raises:
-        ExtractionError: ``source`` does not exist, lists no video, or two videos share an id.
+        ExtractionError: ``source`` does not exist, lists no video, two videos share an id, or frame folders
+            without a frame rate.
     """
     source = Path(source)
     if source.is_dir():
-        paths = sorted(p for p in source.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+        paths = _scan(source)
         if not paths:
-            raise ExtractionError(f"{source}: no video files ({', '.join(VIDEO_EXTENSIONS)})")
+            raise ExtractionError(f"{source}: no video files ({', '.join(VIDEO_EXTENSIONS)}) or frame folders")
     elif source.is_file() and source.suffix.lower() in VIDEO_EXTENSIONS:
         paths = [source]
     elif source.is_file():
@@ -113,12 +147,23 @@ def list_videos(source: str | os.PathLike) -> list[VideoItem]:
             raise ExtractionError(f"{source}: the list names no video")
     else:
         raise ExtractionError(f"{source}: no such folder or list file")
+    from bsp_lightning.data.frames import fps_of, read_fps_table
+
+    try:
+        table = read_fps_table(fps)
+    except ValueError as err:
+        raise ExtractionError(str(err)) from None
     items: dict[str, VideoItem] = {}
     for path in paths:
-        vid = path.stem
+        folder = path.is_dir()
+        vid = path.name if folder else path.stem
         if vid in items:
             raise ExtractionError(f"{path}: video id {vid!r} also used by {items[vid].path} (ids are file stems)")
-        items[vid] = VideoItem(vid, str(path))
+        rate = fps_of(table, vid) if folder else None
+        if folder and rate is None:
+            raise ExtractionError(f"{path}: frame folder without a frame rate; give --fps (a number, or a JSON/CSV "
+                                  "side file naming each folder)")
+        items[vid] = VideoItem(vid, str(path), rate, frame_template if folder else None)
     return list(items.values())
 
 
