@@ -180,7 +180,8 @@ def time_major(raw: Any, layout: str | None, feature_dim: int | None, source: So
     if feature_dim is not None and array.shape[1] != feature_dim:
         raise FeatureImportError(source.where, f"width {array.shape[1]} (shape {shape}), expected {feature_dim}",
                                  source.video_id)
-    return np.ascontiguousarray(array, dtype=np.float32)
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, which check_values reports
+        return np.ascontiguousarray(array, dtype=np.float32)
 
 
 def check_values(array: np.ndarray, source: SourceVideo) -> None:

@@ -175,7 +175,3 @@ def _from_csv(text: str, path: str) -> dict[str, VideoInfo] | None:
         return out
     return None
 
-
-def video_info_paths(values: Iterable[str | os.PathLike] | None) -> list[Path]:
-    """``--video-info`` values as paths (``None`` -> empty list)."""
-    return [Path(v) for v in values or []]
