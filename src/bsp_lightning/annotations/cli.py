@@ -1,4 +1,5 @@
-"""``bsp-lightning data inspect <format> <paths...> [--json OUT]``: check annotation files before training.
+"""``bsp-lightning data inspect <format> <paths...> [--json OUT]``: check annotation files before training;
+``bsp-lightning data convert csv ...`` (:mod:`.convert`): your own CSV into the official formats.
 
 Prints what a loader kept (records, videos, classes or tasks) and every kind of anomaly it met with its
 count and a few locations; ``--json OUT`` writes the same report atomically. A file that cannot be read
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bsp_lightning.annotations.activitynet import SUBSETS, load_activitynet
+from bsp_lightning.annotations import convert
 from bsp_lightning.annotations.anet_captions import load_anet_captions
 from bsp_lightning.annotations.charades_sta import load_charades_sta
 from bsp_lightning.annotations.crosstask import load_crosstask
@@ -34,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bsp-lightning data", description="Tools for benchmark annotation files."
     )
-    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos}")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos,convert}")
     formats_help = "\n".join(f"  {name:<14} {what}" for name, (_, what) in FORMATS.items())
     inspect = sub.add_parser(
         "inspect",
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="charades-sta: keep queries whose video is not in the CSV (default: drop them)",
     )  # fmt: skip
     check_videos.add_parser(sub)
+    convert.add_parser(sub)
     return parser
 
 
@@ -93,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.action == "check-videos":
         return check_videos.run(args)
+    if args.action == "convert":
+        return convert.run(args)
     try:
         report = inspect_annotations(args)
     except (AnnotationError, ValueError) as exc:
