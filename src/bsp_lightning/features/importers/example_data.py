@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_charades", "write_gtad_anet", "write_gtad_thumos"]
+__all__ = ["write_charades", "write_crosstask", "write_gtad_anet", "write_gtad_thumos"]
 
 ANET_CLASSES = ("jumping", "running")
 THUMOS_CLASSES = ("BaseballPitch", "Billiards")
@@ -196,3 +196,32 @@ def write_charades(root: str | Path, release: str, seed: int = 0) -> None:
         vectors = rng.normal(size=(len(_WORDS), 300))
         (root / "glove.6B.300d.txt").write_text(
             "".join(f"{w} {' '.join(f'{v:.4f}' for v in vec)}\n" for w, vec in zip(_WORDS, vectors)))
+
+
+def write_crosstask(root: str | Path, seed: int = 0) -> None:
+    """CrossTask: ``crosstask_release/`` (``tasks_primary.txt``, ``videos.csv``, ``annotations/<task>_<video>.csv``)
+    and ``crosstask_features/<video>.npy``, one 3,200-d row per second as released. Two tasks of three steps,
+    sixteen videos of 20-40 s, two or three step instances each.
+    """
+    from bsp_lightning.data.toy import ToyInstance, ToyVideo
+    from bsp_lightning.data.toy.formats import write_crosstask as write_release
+
+    root, rng = Path(root), np.random.default_rng(seed)
+    tasks = [[0, 1, 2], [3, 4, 5]]
+    directions = rng.normal(size=(6, 3200)).astype(np.float32)
+    features = root / "crosstask_features"
+    features.mkdir(parents=True, exist_ok=True)
+    videos = []
+    for i in range(16):
+        seconds = int(rng.integers(20, 41))
+        task = i % 2
+        edges = np.sort(rng.choice(np.arange(1, seconds - 1), size=4, replace=False))
+        instances = tuple(ToyInstance(int(tasks[task][k]), int(a) * 10, int(b) * 10)
+                          for k, (a, b) in enumerate(zip(edges[::2], edges[1::2])))
+        video = ToyVideo(f"ct{i:09d}", "training", seconds * 10, 10, instances, task)
+        rows = rng.normal(scale=0.3, size=(seconds, 3200)).astype(np.float32)
+        for inst in instances:
+            rows[inst.start // 10: inst.end // 10] += directions[inst.action]
+        np.save(features / f"{video.video_id}.npy", rows)
+        videos.append(video)
+    write_release(root / "crosstask_release", videos, tasks)

@@ -124,6 +124,13 @@ RECIPES: dict[str, Recipe] = {
         "LGI, Charades-STA I3D (Charades-finetuned): R@1 72.96 / 59.46 / 35.48 at IoU 0.3 / 0.5 / 0.7, mIoU 51.38 "
         "(LGI paper Table 1); the released checkpoint gives 72.18 / 59.17 / 35.32 / 50.93 (LGI README)",
         partial(example_data.write_charades, release="i3d"), ("lgi_charades", "lgi_toy"), _STA_FILES_LGI),
+    "actionness-crosstask": Recipe(
+        "actionness",
+        ("bsp-lightning features import npy crosstask_features --preset crosstask --out features/crosstask",
+         *_lines("features/crosstask", "actionness_crosstask", "--data.annotations crosstask_release")),
+        "no published number for a linear classifier on the CrossTask release's own features; BSP Table 3 (AP): "
+        "Kinetics TSM 46.9, + BSP 48.1; [80]'s linear classifier on its HowTo100M features (not released) 56.2",
+        example_data.write_crosstask, ("actionness_crosstask", "actionness_toy")),
 }
 
 
