@@ -28,7 +28,7 @@ import numpy as np
 from bsp_lightning.features.importers.video_info import VideoInfo
 from bsp_lightning.utils.errors import InputFileError
 
-__all__ = ["LAYOUTS", "FeatureImportError", "SourceVideo", "Timing", "check_values", "time_major"]
+__all__ = ["LAYOUTS", "FeatureImportError", "SourceVideo", "Timing", "check_values", "source_files", "time_major"]
 
 LAYOUTS = ("TD", "DT")
 
@@ -39,6 +39,26 @@ class FeatureImportError(InputFileError):
     def __init__(self, path: str | Path | None, problem: str, video_id: str | None = None) -> None:
         self.video_id = video_id
         super().__init__(path, problem if video_id is None else f"video {video_id}: {problem}")
+
+
+def source_files(sources: list[Path], suffixes: tuple[str, ...]) -> list[Path]:
+    """The files of ``sources``: a folder gives its files ending in ``suffixes`` (sorted), a file itself.
+
+    Raises:
+        FeatureImportError: a source that does not exist, or a folder without such files.
+    """
+    files: list[Path] = []
+    for src in map(Path, sources):
+        if src.is_dir():
+            found = sorted(p for p in src.iterdir() if p.suffix.lower() in suffixes and p.is_file())
+            if not found:
+                raise FeatureImportError(src, f"no {'/'.join(suffixes)} file in this folder")
+            files += found
+        elif src.is_file():
+            files.append(src)
+        else:
+            raise FeatureImportError(src, "not found")
+    return files
 
 
 @dataclass(frozen=True)

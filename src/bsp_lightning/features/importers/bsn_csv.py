@@ -16,17 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bsp_lightning.features.importers.base import FeatureImportError, SourceVideo
+from bsp_lightning.annotations.thumos import _is_number
+from bsp_lightning.features.importers.base import FeatureImportError, SourceVideo, source_files
 
 __all__ = ["list_csv", "read_feature_csv"]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def read_feature_csv(path: Path) -> np.ndarray:
@@ -60,15 +53,5 @@ def read_feature_csv(path: Path) -> np.ndarray:
 @contextlib.contextmanager
 def list_csv(settings) -> Iterator[list[SourceVideo]]:
     """The ``.csv`` files of ``settings.sources`` (folders, or the files themselves), one per video."""
-    files: list[Path] = []
-    for src in map(Path, settings.sources):
-        if src.is_dir():
-            found = sorted(p for p in src.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
-            if not found:
-                raise FeatureImportError(src, "no .csv file in this folder")
-            files += found
-        elif src.is_file():
-            files.append(src)
-        else:
-            raise FeatureImportError(src, "not found")
+    files = source_files(settings.sources, (".csv",))
     yield [SourceVideo(p.stem, (p,), None, lambda p=p: read_feature_csv(p)) for p in files]

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bsp_lightning.features.importers.base import FeatureImportError, SourceVideo
+from bsp_lightning.features.importers.base import FeatureImportError, SourceVideo, source_files
 
 __all__ = ["H5_SUFFIXES", "list_h5"]
 
@@ -142,15 +142,9 @@ def list_h5(settings) -> Iterator[list[SourceVideo]]:
     """
     with contextlib.ExitStack() as stack:
         videos: list[SourceVideo] = []
-        for src in settings.sources:
-            src = Path(src)
-            if src.is_dir():
-                files = sorted(p for p in src.iterdir() if p.suffix.lower() in H5_SUFFIXES and p.is_file())
-                if not files:
-                    raise FeatureImportError(src, "no .h5/.hdf5 file in this folder")
-                videos += [_per_video(p, settings.dataset, stack) for p in files]
-            elif src.exists():
+        for src in map(Path, settings.sources):
+            if src.is_dir():  # per-video files
+                videos += [_per_video(p, settings.dataset, stack) for p in source_files([src], H5_SUFFIXES)]
+            else:  # one dataset per video
                 videos += _file_videos(src, settings.dataset, stack)
-            else:
-                raise FeatureImportError(src, "not found")
         yield videos

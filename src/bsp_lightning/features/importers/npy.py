@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bsp_lightning.features.importers.base import FeatureImportError, SourceVideo
+from bsp_lightning.features.importers.base import FeatureImportError, SourceVideo, source_files
 
 __all__ = ["NPY_SUFFIXES", "list_npy"]
 
@@ -49,17 +49,7 @@ def list_npy(settings) -> Iterator[list[SourceVideo]]:
     Raises:
         FeatureImportError: a missing source, a folder without such files, or two files for one video.
     """
-    files: list[Path] = []
-    for src in map(Path, settings.sources):
-        if src.is_dir():
-            found = sorted(p for p in src.iterdir() if p.suffix.lower() in NPY_SUFFIXES and p.is_file())
-            if not found:
-                raise FeatureImportError(src, "no .npy/.npz file in this folder")
-            files += found
-        elif src.is_file():
-            files.append(src)
-        else:
-            raise FeatureImportError(src, "not found")
+    files = source_files(settings.sources, NPY_SUFFIXES)
     seen: dict[str, Path] = {}
     for path in files:
         if path.stem in seen:

@@ -98,8 +98,7 @@ class ImportSettings:
         """What changes the written values (not paths of the output, nor ``link``/``skip_bad``)."""
         return config_hash({"format": self.format, "layout": self.layout, "feature_dim": self.feature_dim,
                             "dataset": self.dataset, "timing": self.timing.config(), "v_prefix": self.v_prefix,
-                            "subsample": self.subsample, "first_frame": self.timing.first_frame,
-                            "video_info": [str(p.resolve()) for p in self.video_info]})
+                            "subsample": self.subsample, "video_info": [str(p.resolve()) for p in self.video_info]})
 
 
 @dataclass

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bsp_lightning.features.importers.base import FeatureImportError, SourceVideo
+from bsp_lightning.features.importers.base import FeatureImportError, SourceVideo, source_files
 from bsp_lightning.features.importers.h5 import H5_SUFFIXES, open_h5
 
 __all__ = ["THUMOS_TSN", "list_thumos_tsn"]
@@ -38,14 +38,7 @@ _STREAM = re.compile(r"^(rgb|flow)_(.+)$")
 
 
 def _pairs(sources: list[Path]) -> dict[str, dict[str, Path]]:
-    files: list[Path] = []
-    for src in sources:
-        if src.is_dir():
-            files += sorted(p for p in src.iterdir() if p.suffix.lower() in H5_SUFFIXES)
-        elif src.is_file():
-            files.append(src)
-        else:
-            raise FeatureImportError(src, "not found")
+    files = source_files(sources, H5_SUFFIXES)
     pairs: dict[str, dict[str, Path]] = {}
     for path in files:
         match = _STREAM.match(path.stem)

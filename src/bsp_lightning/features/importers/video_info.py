@@ -26,7 +26,6 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bsp_lightning.annotations.activitynet import resolve_video_id
