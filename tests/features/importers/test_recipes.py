@@ -18,9 +18,8 @@ def _readme_commands(head: str) -> set[str]:
     text = (HEADS / head / "README.md").read_text()
     section = text.split("## Reproduce the official result", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    lines = " ".join(blocks).replace("\\\n", " ").splitlines()
     return {" ".join(line.split()) for block in blocks for line in block.replace("\\\n", " ").splitlines()
-            if line.startswith("bsp-lightning")} | set(lines) - {""}
+            if line.startswith("bsp-lightning")}
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
