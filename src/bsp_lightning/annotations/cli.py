@@ -1,4 +1,5 @@
-"""``bsp-lightning data inspect <format> <paths...> [--json OUT]``: check annotation files before training.
+"""``bsp-lightning data inspect <format> <paths...> [--json OUT]``: check annotation files before training;
+``bsp-lightning data convert csv ...`` (:mod:`.convert`): your own CSV into the official formats.
 
 Prints what a loader kept (records, videos, classes or tasks) and every kind of anomaly it met with its
 count and a few locations; ``--json OUT`` writes the same report atomically. A file that cannot be read
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bsp_lightning.annotations.activitynet import SUBSETS, load_activitynet
+from bsp_lightning.annotations import convert
 from bsp_lightning.annotations.anet_captions import load_anet_captions
 from bsp_lightning.annotations.charades_sta import load_charades_sta
 from bsp_lightning.annotations.crosstask import load_crosstask
@@ -35,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bsp-lightning data",
         description="Dataset tools: check annotation files and video collections, pack frame shards."
     )
-    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos,pack}")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos,convert,pack}")
     formats_help = "\n".join(f"  {name:<14} {what}" for name, (_, what) in FORMATS.items())
     inspect = sub.add_parser(
         "inspect",
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bsp_lightning.data import pack  # noqa: PLC0415 (imported here: its litdata import is lazy anyway)
 
     pack.add_parser(sub)
+    convert.add_parser(sub)
     return parser
 
 
@@ -101,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bsp_lightning.data import pack
 
         return pack.run(args)
+    if args.action == "convert":
+        return convert.run(args)
     try:
         report = inspect_annotations(args)
     except (AnnotationError, ValueError) as exc:

@@ -1,10 +1,10 @@
 """One or more feature folders read as one: two-stream features concatenated along channels on the fly.
 
 The paper's two-stream input (Fig. 3a) is the vanilla and BSP features of the same snippets side by side. A head
-may be given several folders written by ``bsp-lightning extract``; :class:`FeatureSet` checks, once, that every
-video has the same snippet count and snippet start times in each (:func:`~bsp_lightning.features.store.disagreement`,
-the rule of ``bsp-lightning combine``) and concatenates the arrays when a video is loaded, so no combined copy has
-to be written to disk.
+may be given several folders written by ``bsp-lightning extract`` or ``bsp-lightning features import`` (in any
+mix); :class:`FeatureSet` checks, once, that every video has the same snippet count and snippet start times in
+each (:func:`~bsp_lightning.features.store.disagreement`, the rule of ``bsp-lightning combine``) and concatenates
+the arrays when a video is loaded, so no combined copy has to be written to disk.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ class FeatureSet:
         for store in self._stores:
             if not store.manifest_path.is_file() and not (store.root / ".entries").is_dir():
                 raise FeatureStoreError(
-                    f"{store.manifest_path}: missing (not a feature folder written by `bsp-lightning extract`)"
+                    f"{store.manifest_path}: missing (not a feature folder written by `bsp-lightning extract` or "
+                    "`bsp-lightning features import`)"
                 )
             self._manifests.append(store.manifest())
         self._entries = [
@@ -86,6 +87,11 @@ class FeatureSet:
     def manifests(self) -> list[dict[str, Any]]:
         """The manifests of the folders, in order."""
         return self._manifests
+
+    @property
+    def imported(self) -> list[bool]:
+        """Per folder: written by ``bsp-lightning features import`` (a release) rather than ``extract``."""
+        return [bool(m.get("config", {}).get("imported")) for m in self._manifests]
 
     @cached_property
     def video_ids(self) -> list[str]:

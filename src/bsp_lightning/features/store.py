@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from bsp_lightning import legacy
-from bsp_lightning.utils.io import atomic_save_npy, atomic_write_json
+from bsp_lightning.utils.io import atomic_save_npy, atomic_symlink, atomic_write_json
 
 __all__ = [
     "MANIFEST_NAME",
@@ -192,6 +192,8 @@ class FeatureStore:
         expected_frames: int | None = None,
         source: Mapping[str, int] | None = None,
         reason: str | None = None,
+        link: str | os.PathLike | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write the features of one video (atomically), then its entry; return the entry.
 
@@ -201,6 +203,9 @@ class FeatureStore:
             expected_frames: the exact frame count of the file (recorded when given).
             source: the source video's ``{"size", "mtime_ns"}`` (recorded when given; see :meth:`is_complete`).
             reason: why a ``partial`` video is partial (as a ``failed`` entry records why it failed).
+            link: an existing float32 ``(num_snippets, D)`` ``.npy`` file equal to ``features``: the feature file
+                becomes a symbolic link to it instead of a copy (``bsp-lightning features import --link``).
+            extra: more fields for the entry (``features import`` records where each video came from).
         """
         if status not in ("ok", "partial"):
             raise FeatureStoreError(f"{video_id}: status must be 'ok' or 'partial', got {status!r}")
@@ -210,7 +215,10 @@ class FeatureStore:
             raise FeatureStoreError(
                 f"{video_id}: features {features.shape} do not match {len(starts)} snippet start times"
             )
-        atomic_save_npy(self.feature_path(video_id), features)
+        if link is not None:
+            atomic_symlink(self.feature_path(video_id), link)
+        else:
+            atomic_save_npy(self.feature_path(video_id), features)
         entry = {
             "status": status,
             "num_snippets": int(features.shape[0]),
@@ -225,6 +233,7 @@ class FeatureStore:
             entry["expected_frames"] = int(expected_frames)
         if source is not None:
             entry["source"] = {"size": int(source["size"]), "mtime_ns": int(source["mtime_ns"])}
+        entry.update(extra or {})
         atomic_write_json(self._entry_path(video_id), entry, indent=None)
         return entry
 
