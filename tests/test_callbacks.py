@@ -1,4 +1,4 @@
-"""Confusion-matrix reporting for every logger."""
+"""Confusion-matrix reporting for every logger; the run summary and max_time per invocation."""
 
 from __future__ import annotations
 
@@ -32,3 +32,54 @@ def test_every_logger_gets_the_matrix(tmp_path: Path) -> None:
     assert text == format_confusion_matrix(MATRIX, NAMES) + "\n"
     tb.experiment.flush()
     assert any(Path(tb.log_dir).glob("events.out.tfevents.*"))
+
+
+class _Slow(__import__("pytorch_lightning").LightningModule):
+    """One weight; each training step sleeps, so that a wall-clock max_time stops the run after a few steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def training_step(self, batch, batch_idx):
+        import time
+
+        time.sleep(0.4)
+        return (self.w - batch[0]).pow(2).mean()
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", (self.w - batch[0]).pow(2).mean())
+
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(64, 1)), batch_size=1)
+
+    def val_dataloader(self):
+        return self.train_dataloader()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def _fit(root: Path, ckpt_path: str | None = None):
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    from bsp_lightning.callbacks import RunSummary
+
+    trainer = pl.Trainer(max_epochs=5, max_time={"seconds": 2}, check_val_every_n_epoch=2, limit_val_batches=1,
+                         default_root_dir=root, logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=[RunSummary(), ModelCheckpoint(root, save_last=True)])
+    trainer.fit(_Slow(), ckpt_path=ckpt_path)
+    return trainer
+
+
+def test_a_run_stopped_by_max_time_says_so_and_resumes_with_the_whole_budget(tmp_path, capsys) -> None:
+    first = _fit(tmp_path)
+    out = capsys.readouterr().out
+    steps = first.global_step
+    assert 1 <= steps < 64  # stopped inside the first epoch of 64 steps
+    assert "stopped by --trainer.max_time (00:00:02) after" in out and "of 5 epochs" in out
+    assert "no validation ran (check_val_every_n_epoch=2)" in out
+    # Lightning's Timer alone restores the 2 s already spent and stops after one more step
+    second = _fit(tmp_path, ckpt_path=str(tmp_path / "last.ckpt"))
+    assert second.global_step - steps >= 2

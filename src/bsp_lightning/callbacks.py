@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint, Timer
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
@@ -93,10 +93,22 @@ def _log_dirs(trainer: pl.Trainer) -> list[str]:
 
 
 class RunSummary(Callback):
-    """Print where the logs and checkpoints of a fit go (at the start) and what was saved (at the end)."""
+    """Print where the logs and checkpoints of a fit go (at the start) and what was saved (at the end).
+
+    It also makes ``--trainer.max_time`` a limit per invocation: Lightning's ``Timer`` restores the time already
+    spent from the checkpoint, so a run stopped by ``max_time`` and resumed with ``--ckpt_path last`` would stop
+    again at once; here a resumed run gets the whole ``max_time`` again (a SLURM job's limit is per job too). A run
+    that ``max_time`` stopped early says so at the end, with the epochs done and whether it validated.
+    """
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.ckpt_path:
+            for timer in _timers(trainer):
+                timer.load_state_dict({"time_elapsed": {}})  # on every rank: the stop decision is broadcast
+        self._print_start(trainer)
 
     @rank_zero_only
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def _print_start(self, trainer: pl.Trainer) -> None:
         lines = ["logs -> " + d for d in _log_dirs(trainer)]
         checkpoint = trainer.checkpoint_callback
         if isinstance(checkpoint, ModelCheckpoint) and checkpoint.dirpath:
@@ -107,6 +119,16 @@ class RunSummary(Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         lines = [f"finished: {trainer.current_epoch} epochs, {trainer.global_step} steps"]
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/") and v.dim() == 0}
+        timed_out = [t for t in _timers(trainer) if t.time_remaining() is not None and t.time_remaining() <= 0]
+        max_epochs = trainer.max_epochs
+        if timed_out and max_epochs is not None and 0 <= trainer.current_epoch < max_epochs:
+            limit = timed_out[0]._duration  # seconds; Timer has no public getter for it
+            lines[0] = (f"stopped by --trainer.max_time ({_hms(limit)}) after {trainer.current_epoch} of {max_epochs} "
+                        f"epochs, {trainer.global_step} steps; continue with --ckpt_path last (it gets max_time "
+                        "again)")
+            if not metrics:
+                lines.append(f"no validation ran (check_val_every_n_epoch={trainer.check_val_every_n_epoch}): "
+                             "there is no val/ metric and no best checkpoint yet")
         if metrics:
             lines.append("validation: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
         lines += ["logs: " + d for d in _log_dirs(trainer)]
@@ -117,3 +139,12 @@ class RunSummary(Callback):
             if checkpoint.last_model_path:
                 lines.append(f"last checkpoint: {checkpoint.last_model_path} (resume: --ckpt_path last)")
         print("\n".join(lines), flush=True)
+
+
+def _timers(trainer: pl.Trainer) -> list[Timer]:
+    return [c for c in trainer.callbacks if isinstance(c, Timer)]
+
+
+def _hms(seconds: float | None) -> str:
+    seconds = int(seconds or 0)
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
