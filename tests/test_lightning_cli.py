@@ -183,3 +183,16 @@ def test_validate_a_checkpoint_of_an_older_version_through_the_table(
         cli = build_cli(["validate", *_tiny(toy_root, tmp_path), f"--ckpt_path={path}"])
     assert type(cli.model) is ChangePointModule
     assert "val/change_point_mae" in cli.trainer.callback_metrics
+
+
+def test_an_old_flag_whose_class_cannot_take_the_config_values_is_one_line(tmp_path, capsys):
+    # gtad_toy is written for the ActivityNet class; `--data.dataset thumos` chooses the THUMOS class, whose test
+    # split is fixed to 'validation', while gtad_toy says 'testing'
+    pytest.importorskip("bsp_gtad")
+    with pytest.warns(FutureWarning):
+        code = main(["fit", "--config", "gtad_toy", "--data.features", str(tmp_path), "--data.annotations",
+                     str(tmp_path), "--data.dataset", "thumos"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("bsp-lightning: GTADThumosData: test_subset='testing' is not possible")
+    assert "Traceback" not in "\n".join(err)

@@ -256,13 +256,23 @@ def _section_of(key: str) -> tuple[str, str | None] | None:
 
 
 def _migrate(class_path: str, init: dict) -> tuple[str, dict] | None:
-    """``(class path, arguments)`` after the table of old names, or ``None`` when the class cannot be imported."""
+    """``(class path, arguments)`` after the table of old names, or ``None`` when the class cannot be imported.
+
+    Raises:
+        InvalidArgumentError: a removed argument has a value the (new) class cannot mean (one line, exit code 2).
+    """
     from bsp_lightning import legacy
+
+    from bsp_lightning.utils.errors import InvalidArgumentError
 
     try:
         cls, out = legacy.migrate_init_args(class_path, init)
     except ImportError:
         return None
+    except TypeError as err:  # an old flag chose a class that cannot take the values given with it
+        raise InvalidArgumentError(
+            f"{err} (the value comes from the command line or a --config written for another class: use the config "
+            "written for this one; `bsp-lightning configs` lists them)") from None
     return legacy.class_path(cls), out
 
 
