@@ -181,3 +181,29 @@ def test_partial_entry_gives_the_declared_count_and_the_reason(setup, tmp_path, 
     assert entry["status"] == "partial" and 0 < decoded < 48
     assert entry["reason"] == f"{decoded} of 48 frames decoded (the file ends before its container says)"
     assert f"WARNING 1 partial (cut: {entry['reason']}" in capsys.readouterr().out
+
+
+def test_ctrl_c_keeps_what_was_written_says_so_and_the_same_command_resumes(setup, tmp_path, capsys, monkeypatch):
+    from bsp_lightning.extract.extractor import SnippetFeatureExtractor
+
+    real_step, calls = SnippetFeatureExtractor.predict_step, []
+
+    def interrupted_step(self, batch, batch_idx, dataloader_idx=0):
+        calls.append(batch["video_id"])
+        if len(set(calls)) > 2:  # the user presses Ctrl-C while the third video is read
+            raise KeyboardInterrupt
+        return real_step(self, batch, batch_idx, dataloader_idx)
+
+    monkeypatch.setattr(SnippetFeatureExtractor, "predict_step", interrupted_step)
+    out = tmp_path / "feat"
+    args = ["--checkpoint", str(setup["root"] / "tsm_a.pth"), "--videos", str(setup["videos"]), "--out", str(out),
+            "--num-workers", "0", "--accelerator", "cpu", *setup["size"]]
+    assert main(args) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    manifest = json.loads((out / "manifest.json").read_text())
+    done = [v for v, e in manifest["videos"].items() if e["status"] in ("ok", "partial", "failed")]
+    assert err.startswith(f"bsp-lightning extract: interrupted after {len(done)} of ") and "resumes" in err
+    assert 1 <= len(done) <= 2
+    monkeypatch.setattr(SnippetFeatureExtractor, "predict_step", real_step)
+    main(args)
+    assert f"{len(done)} already done" in capsys.readouterr().out

@@ -55,12 +55,20 @@ from bsp_lightning.utils.cli import HelpFormatter
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LAST_SNIPPET_RULE", "build_parser", "extract", "extraction_config", "main"]
+__all__ = ["LAST_SNIPPET_RULE", "ExtractionInterrupted", "build_parser", "extract", "extraction_config", "main"]
 
 LAST_SNIPPET_RULE = "pad-with-last-frame"
 
 
 # ------------------------------------------------------------------------------------------------- run
+class ExtractionInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an extraction; the videos finished so far are in the manifest and a re-run resumes."""
+
+    def __init__(self, written: int, todo: int, out_dir: str | os.PathLike) -> None:
+        super().__init__(f"interrupted after {written} of {todo} video(s); they are kept (manifest written) and the "
+                         f"same command resumes with the rest -> {out_dir}")
+
+
 def extraction_config(
     checkpoints: Sequence[tuple[str, str, str]],
     spec: SnippetSpec,
@@ -160,7 +168,14 @@ def extract(
     dataset.rank, dataset.world_size = trainer.global_rank, trainer.world_size
     writer.total = len(dataset.videos_of_rank(num_workers))
     if todo:
-        trainer.predict(model, datamodule=SnippetDataModule(dataset, num_workers), return_predictions=False)
+        try:
+            trainer.predict(model, datamodule=SnippetDataModule(dataset, num_workers), return_predictions=False)
+        except SystemExit:
+            # Lightning turns Ctrl-C into a graceful shutdown then sys.exit(1): keep what was written findable
+            if trainer.interrupted and trainer.is_global_zero:
+                store.write_manifest(config, hash_)
+                raise ExtractionInterrupted(writer.summary.written, len(todo), out_dir) from None
+            raise
     trainer.strategy.barrier()
     summary = writer.summary
     summary.skipped = summary_skipped
@@ -269,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ExtractionError, FeatureStoreError) as err:
         print(f"bsp-lightning extract: {err}", file=sys.stderr)
         return 2
+    except ExtractionInterrupted as err:
+        print(f"bsp-lightning extract: {err}", file=sys.stderr)
+        return 130
     if not summary.is_global_zero:
         return 0  # rank 0 reports for the whole run
     failed, partial = len(summary.failed), len(summary.partial)

@@ -79,6 +79,10 @@ class FeatureWriter(BasePredictionWriter):
         self._bar = tqdm(total=self.total, desc=desc, unit="video", disable=not trainer.is_global_zero,
                          dynamic_ncols=True)
 
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if self._bar is not None:  # end the bar's line: the command's message follows on its own line
+            self._bar.close()
+
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._bar is not None:
             self._bar.close()
