@@ -116,3 +116,12 @@ def test_bad_inputs_raise_clear_errors(kinetics, tmp_path):
 
 def test_clip_name():
     assert kinetics_clip_name("abc", 7, 17.0) == "abc_000007_000017"
+
+
+def test_a_split_without_its_folder_next_to_other_split_folders_is_one_line(tmp_path):
+    # scanning the root instead would read the train/ and val/ folders as two class labels
+    for split in ("train", "val"):
+        (tmp_path / split / "abseiling").mkdir(parents=True)
+        (tmp_path / split / "abseiling" / "clip.mp4").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"no folder of split 'test' \(split folders present: train, val\)"):
+        VideoIndex.from_kinetics(tmp_path, None, split="test")

@@ -168,6 +168,11 @@ class VideoIndex:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         split_dir = next((root / name for name in _split_names(split) if (root / name).is_dir()), None)
+        others = sorted(d.name for d in root.iterdir() if d.is_dir() and any(
+            d.name.lower() in names for names in _SPLIT_ALIASES.values()))
+        if split_dir is None and csv_path is None and others:
+            # the folders are split folders: scanning the root would read another split's label folders as labels
+            raise ValueError(f"{root}: no folder of split {split!r} (split folders present: {', '.join(others)})")
         if csv_path is None:
             return cls._from_folders(root, split_dir if split_dir is not None else root, split, kind)
         return cls._from_csv(root, Path(csv_path), split_dir if split_dir is not None else root, split, kind)

@@ -34,6 +34,7 @@ from bsp_lightning.data.index import VideoIndex
 from bsp_lightning.data.jpeg import ImageDecodeError, encode_jpeg
 from bsp_lightning.data.shards import CLIP_TABLE, SHARD_FORMAT
 from bsp_lightning.data.synthesis import round_half_up
+from bsp_lightning.utils.cli import HelpFormatter
 from bsp_lightning.utils.io import atomic_write_json
 from bsp_lightning.video import VideoDecodeError, iter_frames, probe, resized_shape
 
@@ -277,7 +278,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Runs on --workers processes with a progress bar; a killed pack resumes. A clip that does not decode "
             "stops it (one line naming the file) unless --skip-broken, which leaves such clips out and counts "
             "them. Train on the result with --data.source shards --data.root OUT."),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("source", help="dataset root in the Kinetics layout (<split>/<label>/<clip>.mp4 or frame "
                                        "folders <split>/<label>/<clip>/img_00001.jpg)")
