@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, Dataset
 from bsp_lightning import legacy
 from bsp_lightning.features.featureset import FeatureSet, as_folder_list
 from bsp_lightning.features.store import FeatureStoreError
-from bsp_lightning.heads.samplers import EpochShuffleSampler, unpadded_sampler
+from bsp_lightning.heads.samplers import unpadded_sampler
 from bsp_lightning.heads.skips import EMPTY_FEATURES, MISSING_FEATURES, NON_FINITE_FEATURES, SkipReport
 from bsp_lightning.heads.splits import SPLIT_FILE, holdout_split, read_split, write_split
 from bsp_lightning.utils.errors import InvalidArgumentError
@@ -121,6 +121,8 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
         self._datasets: dict[str, Dataset] = {}
         self._built: dict[str, Any] = {}
         self._reasons: dict[tuple[str, str], str] = {}
+        self._train_generator: torch.Generator | None = None
+        self._generator_state: torch.Tensor | None = None
 
     # --- what the model needs -----------------------------------------------------------------------------
 
@@ -348,15 +350,18 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
     def _loader(self, split: str, shuffle: bool = False, drop_last: bool = False) -> DataLoader:
         dataset = self.dataset(split)
         sampler, generator = None, None
-        if shuffle:  # the order of an epoch is set by the seed and the epoch (resumable runs)
-            sampler = EpochShuffleSampler(dataset, self.seed)
-            generator = sampler.generator
+        if shuffle:  # seeded once, its state saved in checkpoints: a resumed run draws the uninterrupted orders
+            generator = torch.Generator().manual_seed(self.seed)
+            if self._generator_state is not None:
+                generator.set_state(self._generator_state)
+            self._train_generator = generator
         trainer = getattr(self, "trainer", None)
         if split in ("test", "predict") and trainer is not None and trainer.world_size > 1:
             sampler = unpadded_sampler(dataset, trainer.world_size, trainer.global_rank)  # no repeated item
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
+            shuffle=shuffle,
             sampler=sampler,
             drop_last=drop_last,
             num_workers=self.num_workers,
@@ -364,6 +369,16 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
             generator=generator,
             persistent_workers=self.num_workers > 0,
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved by Lightning in each checkpoint: the training shuffle's generator state (samplers module)."""
+        return {} if self._train_generator is None else {"train_generator": self._train_generator.get_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restored by Lightning before a resumed run builds its training loader."""
+        self._generator_state = state_dict.get("train_generator")
+        if self._generator_state is not None and self._train_generator is not None:
+            self._train_generator.set_state(self._generator_state)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True, drop_last=self.drop_last)
