@@ -229,7 +229,7 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
 
     def unscored(self, split: str) -> tuple[list[Any], int, int, str]:
         """The ground truth of ``split`` that no prediction can score, which counts as missed (one rule for every
-        head: docs/design.md, "Heads").
+        head: docs/design.md §3).
 
         Returns:
             ``(items, n, total, unit)``: prediction items without predictions, in the head's format, that
