@@ -104,3 +104,18 @@ def test_a_zero_snippet_file_is_a_counted_named_skip(name, tmp_path):
     assert sum(counts.values()) == 1, counts
     split = next(s for s, n in counts.items() if n)
     assert "0 snippets" in dm.skips.summary(split) and dm.features_set.resolve(dm.unscored_videos[split][0]) == video
+
+
+def test_nan_features_read_by_a_loader_worker_are_still_one_line(tmp_path, capsys):
+    # a DataLoader worker re-raises with its traceback as the message: the CLI prints the original line only
+    args = example_head.make_example(tmp_path)
+    path = sorted(_features(args).glob("*.npy"))[0]
+    array = np.load(path)
+    array[0, 3] = np.inf
+    np.save(path, array)
+    code = main(["fit", *args, "--trainer.fast_dev_run=true", "--logger=none", "--data.num_workers=1",
+                 "--data.batch_size=8"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err == f"bsp-lightning: {path}: non-finite feature value inf at snippet 0, channel 3 (1 of {len(array)} " \
+                  "snippets affected)"
