@@ -39,12 +39,8 @@ from bsp_lightning.config_files import (
     uses_head,
 )
 from bsp_lightning.features.store import FeatureStoreError
-from bsp_lightning.heads.module import (
-    CheckpointHeadMismatchError,
-    DataInfoMismatchError,
-    NonFiniteLossError,
-    checkpoint_head_problem,
-)
+from bsp_lightning.heads.module import DataInfoMismatchError, NonFiniteLossError
+from bsp_lightning.heads.provenance import CheckpointHeadMismatchError, checkpoint_head_problem
 from bsp_lightning.utils.errors import InputFileError, InvalidArgumentError
 from bsp_lightning.data.datamodule import BSPDataModule
 from bsp_lightning.module import BSPModule

@@ -13,7 +13,7 @@ import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 
 from bsp_lightning.heads import available_heads
-from bsp_lightning.heads.module import HEAD_KEY
+from bsp_lightning.heads.provenance import HEAD_KEY
 from bsp_lightning.lightning_cli import main
 
 sys.path.insert(0, str(Path(__file__).parent))

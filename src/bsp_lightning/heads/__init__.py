@@ -16,7 +16,8 @@ from bsp_lightning import legacy
 from bsp_lightning.features.featureset import FeatureSet, NonFiniteFeaturesError
 from bsp_lightning.heads.datamodule import MISSING_FEATURES_FILE, FeatureCoverageError, FeatureDataModule
 from bsp_lightning.evaluation.tables import format_metric_table
-from bsp_lightning.heads.module import CheckpointHeadMismatchError, DataInfoMismatchError, HeadModule, NonFiniteLossError
+from bsp_lightning.heads.module import DataInfoMismatchError, HeadModule, NonFiniteLossError
+from bsp_lightning.heads.provenance import CheckpointHeadMismatchError
 from bsp_lightning.heads.skips import MISSING_FEATURES, SkipReport
 from bsp_lightning.heads.spec import (
     HEADS_GROUP,

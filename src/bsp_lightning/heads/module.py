@@ -40,25 +40,18 @@ from torch import nn
 from bsp_lightning import legacy
 from bsp_lightning.evaluation.formats import FORMATS, TASKS
 from bsp_lightning.evaluation.tables import format_metric_table
+from bsp_lightning.heads.provenance import HEAD_KEY, CheckpointHeadMismatchError, checkpoint_head_problem
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CheckpointHeadMismatchError", "DataInfoMismatchError", "HeadModule", "NonFiniteLossError",
+__all__ = ["DataInfoMismatchError", "HeadModule", "NonFiniteLossError",
            "batch_videos", "data_info_differences", "format_metric_table"]
-
-#: The checkpoint key under which a head records its name and the config it was trained with.
-HEAD_KEY = "bsp_head"
 
 _CHECKED_STAGES = (TrainerFn.VALIDATING, TrainerFn.TESTING, TrainerFn.PREDICTING)
 
 
 class DataInfoMismatchError(ValueError):
     """The data's ``data_info`` differs from the one the model was trained with (the message names each key)."""
-
-
-class CheckpointHeadMismatchError(ValueError):
-    """A checkpoint of one head given to another: ``"<file> was trained by head gtad (config gtad_toy); this run
-    is tan2d"``."""
 
 
 class NonFiniteLossError(RuntimeError):
@@ -74,31 +67,6 @@ def batch_videos(batch: Any) -> list[str]:
             if isinstance(value, (list, tuple)):
                 return [str(v) for v in value]
     return []
-
-
-def checkpoint_head_problem(checkpoint: Mapping[str, Any], this_head: str | None, path: str | None = None
-                            ) -> str | None:
-    """The one-line problem when ``checkpoint`` was trained by another head than ``this_head``, else ``None``.
-
-    The head is the one recorded under :data:`HEAD_KEY`; in a checkpoint without it, the installed head whose
-    module class the checkpoint's hyper-parameters name (``_class_path``).
-    """
-    from bsp_lightning.heads.spec import head_name_of
-
-    record = dict(checkpoint.get(HEAD_KEY) or {})
-    trained_by = record.get("name")
-    if trained_by is None:
-        class_path = (checkpoint.get("hyper_parameters") or {}).get("_class_path")
-        if not class_path:
-            return None
-        try:
-            trained_by = head_name_of(legacy.import_class(class_path))
-        except (ImportError, AttributeError, TypeError, ValueError):
-            return None
-    if trained_by is None or this_head is None or trained_by == this_head:
-        return None
-    config = f" (config {record['config']})" if record.get("config") else ""
-    return f"{path or 'the checkpoint'} was trained by head {trained_by}{config}; this run is {this_head}"
 
 
 def _describe(value: Any) -> str:
