@@ -1,6 +1,6 @@
 """``FeatureDataModule``: the base LightningDataModule of every downstream head.
 
-A head sees features and annotations only (docs/design.md, "Heads"). This class owns what every head needs around
+A head sees features and annotations only (docs/design.md §3). This class owns what every head needs around
 its datasets, so that a head is its datasets and its model:
 
 * the feature folders (:class:`~bsp_lightning.features.FeatureSet`, several folders = two-stream) and the matching
@@ -8,10 +8,15 @@ its datasets, so that a head is its datasets and its model:
 * the validation hold-out (:meth:`FeatureDataModule.hold_out`): ``val_fraction`` of the training videos that have
   features, seeded, written once to ``<default_root_dir>/split.json``; a user's ``split_file`` wins;
 * the skip report (:attr:`FeatureDataModule.skips`, a :class:`~bsp_lightning.heads.skips.SkipReport`): one counter
-  per split and reason, one warning per split once it is built;
+  per split and reason, one warning per split once it is built; videos without features, with a 0-snippet file or
+  (``skip_bad_features``) with NaN/inf values are left out there, listed per stage, and their ground truth is
+  scored as missed (:meth:`FeatureDataModule.unscored`);
 * :attr:`FeatureDataModule.data_info`, the only channel from data to model: linked into the model by
   ``bsp-lightning fit`` with the feature width, recorded in the checkpoint, compared with the data's at test time
-  (:meth:`~bsp_lightning.heads.HeadModule.check_data_info`).
+  (:meth:`~bsp_lightning.heads.HeadModule.check_data_info`); the keys the model owns (a vocabulary) come from the
+  checkpoint at validate, test and predict time (:meth:`FeatureDataModule.adopt_data_info`);
+* the loaders' order (:mod:`bsp_lightning.heads.samplers`): a training shuffle whose state is saved in checkpoints
+  (a resumed run draws the uninterrupted orders), and test/predict items split over processes without padding.
 
 A subclass implements :meth:`FeatureDataModule.build_dataset` (and may override :meth:`collate_fn` and
 :attr:`data_info`); its constructor takes its own arguments and passes the base's on with ``**kwargs``

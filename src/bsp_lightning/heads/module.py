@@ -140,6 +140,8 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
         self.run_config: str | None = None
         #: "N of M queries had no features (scored as misses)" of the last test or predict run, or ``None``
         self.unscored_note: str | None = None
+        #: the printed result table of the last test run (metrics, unscored ground truth, what was left out)
+        self.result_table: str | None = None
         self._items: dict[str, list[Any]] = {"val": [], "test": [], "predict": []}
 
     # --- hooks ------------------------------------------------------------------------------------------------
@@ -376,5 +378,6 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
             lines = [format_metric_table(metrics, f"{type(self).__name__}: {stage}")]
             lines += [note] if note else []
             lines += [f"left out of the {stage} split: {left_out}"] if left_out else []
-            rank_zero_info("\n".join(lines))
+            self.result_table = "\n".join(lines)
+            rank_zero_info(self.result_table)
         return metrics
