@@ -39,7 +39,8 @@ from bsp_lightning.config_files import (
     uses_head,
 )
 from bsp_lightning.features.store import FeatureStoreError
-from bsp_lightning.heads.module import DataInfoMismatchError
+from bsp_lightning.heads.module import DataInfoMismatchError, NonFiniteLossError
+from bsp_lightning.heads.provenance import CheckpointHeadMismatchError, checkpoint_head_problem
 from bsp_lightning.utils.errors import InputFileError, InvalidArgumentError
 from bsp_lightning.data.datamodule import BSPDataModule
 from bsp_lightning.module import BSPModule
@@ -152,6 +153,7 @@ class BSPLightningCLI(LightningCLI):
         if not ckpt_path or not Path(ckpt_path).is_file():
             return
         ckpt = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+        self._check_checkpoint_head(ckpt, ckpt_path)
         hparams = dict(ckpt.get("hyper_parameters") or {})
         hparams.pop("_instantiator", None)
         if not hparams:
@@ -161,11 +163,17 @@ class BSPLightningCLI(LightningCLI):
             cls, hparams = legacy.migrate_init_args(spec, hparams)
         except (ImportError, TypeError) as err:
             raise InputFileError(ckpt_path, f"cannot rebuild the model it holds: {err}") from None
+        if subcommand in ("validate", "test", "predict") and hparams.get("data_info") is not None:
+            # the model is rebuilt with the data_info it was trained with (a vocabulary is the checkpoint's)
+            self._checkpoint_data_info = dict(hparams["data_info"])
         model = {"class_path": legacy.class_path(cls), "dict_kwargs": hparams}
         try:
             self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
         except SystemExit:
             sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
+
+    def _check_checkpoint_head(self, ckpt: dict[str, Any], ckpt_path: str) -> None:
+        """A checkpoint of another head than the config's is one line (:class:`CheckpointHeadMismatchError`)."""
 
     def instantiate_classes(self) -> None:
         try:
@@ -230,10 +238,38 @@ class HeadLightningCLI(BSPLightningCLI):
                    "tensorboard or none")
     checkpoint_defaults = {"checkpoint.save_last": True, "checkpoint.monitor": "val/loss", "checkpoint.mode": "min"}
 
+    _checkpoint_data_info: dict[str, Any] | None = None
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         self.add_run_arguments(parser)
         parser.link_arguments("data.feature_dim", "model.init_args.feature_dim", apply_on="instantiate")
-        parser.link_arguments("data.data_info", "model.init_args.data_info", apply_on="instantiate")
+        parser.link_arguments("data.data_info", "model.init_args.data_info", apply_on="instantiate",
+                              compute_fn=self._model_data_info)
+
+    def _model_data_info(self, data_info: dict[str, Any]) -> dict[str, Any]:
+        """``fit``: the data's ``data_info``; ``validate``/``test``/``predict`` with a checkpoint: the checkpoint's
+        (the data then adopts its model-owned keys, and the base class compares the rest)."""
+        return data_info if self._checkpoint_data_info is None else self._checkpoint_data_info
+
+    def _check_checkpoint_head(self, ckpt: dict[str, Any], ckpt_path: str) -> None:
+        from bsp_lightning.heads.spec import head_name_of
+
+        subcommand = self.config.get("subcommand")
+        try:
+            this_head = head_name_of(legacy.import_class(self.config[subcommand].model.class_path))
+        except (ImportError, AttributeError, TypeError, ValueError):
+            return
+        problem = checkpoint_head_problem(ckpt, this_head, ckpt_path)
+        if problem is not None:
+            raise CheckpointHeadMismatchError(problem)
+
+    def instantiate_classes(self) -> None:
+        super().instantiate_classes()
+        from bsp_lightning.heads import HeadModule
+
+        configs = (self.config[self.subcommand] if self.subcommand else self.config).get("config") or []
+        if isinstance(self.model, HeadModule) and configs:
+            self.model.run_config = Path(str(configs[-1])).stem  # recorded in its checkpoints
 
 
 def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
@@ -275,7 +311,17 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
 
 
 _BAD_INPUT = (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError, MissingCheckpointError,
-              InvalidArgumentError, DataInfoMismatchError)
+              InvalidArgumentError, DataInfoMismatchError, CheckpointHeadMismatchError)
+
+
+def _one_line(err: BaseException) -> str:
+    """``str(err)``; for an error re-raised from a DataLoader worker (whose text is the worker's traceback),
+    its last line without the exception name."""
+    text = str(err)
+    if "Original Traceback" in text:
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    return text
 
 
 def _bad_input_cause(err: BaseException) -> BaseException | None:
@@ -296,14 +342,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_cli(args)
     except _BAD_INPUT as err:
         # bad input (a missing or malformed annotation, feature, GloVe or checkpoint file): one line, no traceback
-        print(f"bsp-lightning: {err}", file=sys.stderr)
+        print(f"bsp-lightning: {_one_line(err)}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as err:  # a diverged run: the batch's videos, no traceback
+        print(f"bsp-lightning: {err}", file=sys.stderr)
+        return 1
     except ValueError as err:
         # jsonargparse wraps what a model's or DataModule's __init__ raises: report the bad input underneath
         cause = _bad_input_cause(err)
         if cause is None:
             raise
-        print(f"bsp-lightning: {cause}", file=sys.stderr)
+        print(f"bsp-lightning: {_one_line(cause)}", file=sys.stderr)
         return 2
     except SystemExit as exit_:  # --help and argument errors: an exit code, not an exception, in-process
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)

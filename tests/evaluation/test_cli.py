@@ -210,9 +210,10 @@ def test_grounding_query_without_predictions_is_a_counted_miss(tmp_path, capsys)
     entries = GROUNDING + [{"video": "Z", "duration": 5.0, "query": "q", "gt": [0, 1], "predictions": []}]
     path = _write(tmp_path / "g.json", entries)
     out_json = tmp_path / "o.json"
-    code, _, err = _run(capsys, ["grounding", "--predictions", str(path), "--json", str(out_json)])
+    code, out, err = _run(capsys, ["grounding", "--predictions", str(path), "--json", str(out_json)])
     assert code == 0 and "1 query without predictions" in err
     assert json.loads(out_json.read_text())["R@1,IoU=0.5"] == pytest.approx(2 / 3)
+    assert "1 of 3 queries had no predictions (scored as misses)" in out
 
 
 def test_grounding_file_without_predictions_scores_zero(tmp_path, capsys):

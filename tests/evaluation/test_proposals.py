@@ -104,3 +104,19 @@ def test_usage_lists_proposals():
     from bsp_lightning.evaluation.cli import build_parser
 
     assert "proposals}" in build_parser().format_usage()
+
+
+def test_evaluate_proposals_warns_about_videos_outside_the_subset(tmp_path, capsys):
+    from bsp_lightning.evaluation.cli import main
+
+    gt = {"version": "VERSION 1.3", "database": {
+        "a": {"subset": "validation", "duration": 40.0, "annotations": [{"segment": [0, 10], "label": "x"}]},
+        "b": {"subset": "training", "duration": 9.0, "annotations": [{"segment": [0, 5], "label": "x"}]}}}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    preds = {"results": {"a": [{"segment": [0, 10], "score": 0.9}],
+                         "b": [{"segment": [0, 5], "score": 0.8}, {"segment": [1, 5], "score": 0.7}]}}
+    (tmp_path / "p.json").write_text(json.dumps(preds))
+    assert main(["proposals", "--ground-truth", str(tmp_path / "gt.json"), "--predictions",
+                 str(tmp_path / "p.json")]) == 0
+    err = capsys.readouterr().err
+    assert "p.json: 2 proposal(s) on 1 video(s) outside the 'validation' subset" in err

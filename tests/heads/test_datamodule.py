@@ -143,3 +143,40 @@ def test_skip_counts_warn_once_per_split_and_survive_a_rebuild(tmp_path: Path, c
     dm._datasets.clear()  # a teardown that frees the datasets: building again counts nothing twice
     dm.dataset("train")
     assert dm.skips.as_dict() == {"train": {"end_past_video": 2}} and dm.skips.total() == 2
+
+
+def test_each_stage_writes_its_own_missing_features_list(tmp_path: Path) -> None:
+    folder = _features(tmp_path / "f", ["a"])
+    fit = _Ids(str(folder), "ann.json")
+    fit.trainer = SimpleNamespace(default_root_dir=str(tmp_path / "run"))
+    fit.dataset("train")
+    test = _Ids(str(folder), "ann.json")  # a later `test` process, same run folder
+    test.trainer = SimpleNamespace(default_root_dir=str(tmp_path / "run"))
+    test.dataset("test")
+    assert (tmp_path / "run" / MISSING_FEATURES_FILE).read_text() == "train\tb\ntrain\tc\n"
+    assert (tmp_path / "run" / "missing_features_test.txt").read_text() == "test\tb\ntest\tc\n"
+
+
+def test_a_non_finite_loss_stops_the_run_naming_the_batch_videos(tmp_path: Path) -> None:
+    import sys
+
+    import pytorch_lightning as pl
+    import torch
+
+    from bsp_lightning.heads import NonFiniteLossError
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import example_head
+
+    sys.path.pop(0)
+
+    class Diverging(example_head.ExampleHead):
+        def compute_loss(self, outputs, batch):
+            return {"loss": super().compute_loss(outputs, batch)["loss"] * torch.tensor(float("inf"))}
+
+    example_head.make_example(tmp_path)
+    dm = example_head.ExampleDataModule(str(tmp_path / "features"), str(tmp_path / "anet.json"), batch_size=2)
+    trainer = pl.Trainer(default_root_dir=str(tmp_path / "run"), max_epochs=1, logger=False, enable_progress_bar=False,
+                         enable_checkpointing=False, enable_model_summary=False, num_sanity_val_steps=0)
+    with pytest.raises(NonFiniteLossError, match=r"training loss is inf at epoch 0, batch 0 \(videos: vid\d, vid\d\)"):
+        trainer.fit(Diverging(dm.feature_dim, dm.data_info), datamodule=dm)

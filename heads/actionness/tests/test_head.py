@@ -149,3 +149,20 @@ def test_make_example_fast_dev_run(tmp_path):
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     cli.trainer.test(cli.model, datamodule=cli.datamodule)
     assert set(cli.model.test_results) == {"AP", "AP_per_video_mean"}
+
+
+def test_steps_past_the_end_of_the_features_are_warned_about(tmp_path, caplog):
+    import logging
+
+    make_example(tmp_path)
+    release = tmp_path / "crosstask_release"
+    # vid_00 has 6 snippets of 0.8 s: its features end at 4.8 s; a step to 9.0 s runs past them
+    with (release / "annotations" / "101_vid_00.csv").open("a") as f:
+        f.write("3,4.00,9.00\n")
+    dm = ActionnessDataModule(str(tmp_path / "features"), str(release), seed=0)
+    with caplog.at_level(logging.WARNING):
+        for split in ("train", "val", "test"):
+            dm.dataset(split)
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "1 video(s) with steps after the end of their features (those parts label no segment): 'vid_00' " \
+           "(steps to 9 s, features 4.8 s)" in text

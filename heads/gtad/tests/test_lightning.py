@@ -146,3 +146,20 @@ def test_a_checkpoint_with_the_old_hyper_parameter_names_loads(tiny_anet, tmp_pa
     with pytest.raises(DataInfoMismatchError, match="max_duration: 16 in the checkpoint, 8 in the data"):
         other = GTADActivityNetData(str(feats), str(anno), temporal_scale=16, max_duration=8, test_subset="testing")
         _trainer(tmp_path / "run3").test(model, datamodule=other, ckpt_path=tmp_path / "old.ckpt")
+
+
+def test_thumos_test_loop_on_two_processes_repeats_no_window(tmp_path):
+    # 5 windows over 2 ranks: a padded sampler would give window 0 twice and merge its proposals twice
+    feats, val, test = _thumos(tmp_path)
+    dm = GTADThumosData(str(feats), str(val), batch_size=1, temporal_scale=16, max_duration=8,
+                        test_annotations=str(test), window_stride=8, tail_threshold=3)
+    pl.seed_everything(0)
+    model = GTADModule(dm.feature_dim, dm.data_info, nms_denominator=0.46, top_k=200,
+                       max_proposal_seconds=10.0, **dict(TINY_MODEL, kernel_2d=3, padding_2d=1))
+    assert len(dm.dataset("test")) == 5
+    one = _trainer(tmp_path / "one", fast_dev_run=False).test(model, datamodule=dm, verbose=False)[0]
+    two = _trainer(tmp_path / "two", fast_dev_run=False, accelerator="cpu", devices=2,
+                   strategy="ddp_fork").test(model, datamodule=dm, verbose=False)[0]
+    first, second = (json.loads((tmp_path / r / "predictions" / "test.json").read_text()) for r in ("one", "two"))
+    assert second == first
+    assert all(abs(one[k] - two[k]) <= 1e-9 for k in one) and one.keys() == two.keys()

@@ -87,3 +87,23 @@ def test_gtad_loss_weights():
     conf.requires_grad_(True)
     g = gtad_loss(conf, start, end, gt_iou * 0.5, gt_s, gt_s.flip(1), mask)
     assert g["guarded"].item() == 2 and g["loss"].requires_grad  # reg and cls guarded, graph kept
+
+
+def test_the_no_positive_guard_is_zero_even_for_a_nan_prediction():
+    pred = torch.tensor([0.8, float("nan"), 0.5, 0.5], dtype=torch.float64, requires_grad=True)
+    loss, guarded = tem_loss(pred, torch.zeros(4, dtype=torch.float64))  # no positive: guarded
+    assert guarded == 1 and loss.item() == 0.0 and loss.requires_grad
+    loss.backward()
+    assert torch.equal(pred.grad, torch.zeros(4, dtype=torch.float64))
+
+
+def test_a_nan_prediction_with_positives_is_not_guarded_as_no_positive():
+    conf = torch.rand(1, 2, 4, 4, dtype=torch.float64)
+    conf[0, 0, 1, 1] = float("nan")
+    start, end = torch.rand(1, 4, dtype=torch.float64), torch.rand(1, 4, dtype=torch.float64)
+    gt_iou = torch.zeros(1, 4, 4, dtype=torch.float64)
+    gt_iou[:, 1, 0], gt_iou[:, 0, 0] = 0.95, 0.8
+    gt_s = torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64)
+    out = gtad_loss(conf, start, end, gt_iou, gt_s, gt_s.flip(1), torch.ones(4, 4, dtype=torch.float64))
+    # the NaN reaches the loss (the LightningModule stops the run naming the videos), and no term is guarded
+    assert math.isnan(out["loss"].item()) and out["guarded"].item() == 0

@@ -145,7 +145,7 @@ def test_bad_input_is_counted_not_raised(tmp_path, charades_files):
     ds = dm.dataset("train")
     assert len(ds) == 2
     assert dm.skips.counts("train") == {"end_past_video": 1, "truncated_query": 1, "empty_query": 1,
-                                        "empty_video": 1, "missing_features": 1}
+                                        "empty_features": 1, "missing_features": 1}
     assert ds.records[0]["words"].tolist() == [dm.vocabulary.index(w) for w in tokenize(lines[0].split("##")[1])[:10]]
     assert ds.records[1]["words"].tolist() == [1] + [0] * 9
     assert ds.records[1]["end_n"] == 1.5  # 9 / 6, not clipped

@@ -53,7 +53,8 @@ def test_missing_features_and_empty_queries_are_counted(example, tmp_path):
     dm = Tan2dDataModule(str(example["features"]), str(ann), num_sample_clips=32)
     dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path / "run"))
     test = dm.build_dataset("test")
-    assert (tmp_path / "run" / "missing_features.txt").read_text().split() == ["test", "nofeat"]
+    # one list per stage (a test run does not replace the training list)
+    assert (tmp_path / "run" / "missing_features_test.txt").read_text().split() == ["test", "nofeat"]
     assert len(test) == 8
     assert dm.skips.counts("test") == {"missing_features": 1, "empty_query": 1}
 

@@ -138,7 +138,10 @@ def evaluate_grounding(
     rule = "IoU >= m, no NMS" if convention == "lgi" else f"IoU > m after NMS at {nms_threshold:g}"
     header = f"Video grounding, {convention} convention ({rule}): {len(gts)} queries"
     rows = [list(out), [f"{100 * v:.2f}" for v in out.values()]]
-    return out, format_table(rows, header)
+    table = format_table(rows, header)
+    if empty:  # a head writes the queries of videos without features so: the table says how many
+        table += f"\n{empty} of {len(gts)} queries had no predictions (scored as misses)"
+    return out, table
 
 
 # --- actionness -----------------------------------------------------------------------------------------
@@ -307,6 +310,13 @@ def evaluate_proposals(ground_truth: str | Path, predictions: str | Path, subset
             hint = _v_prefix_hint(props, gt_videos)
             raise EvaluationInputError(f"no video of the {subset!r} subset of {ground_truth} has a proposal{hint}",
                                        predictions)
+        outside = [v for v, p in props.items() if v not in gt_videos and len(p)]
+        if outside:
+            # as `evaluate activitynet` warns about detections outside the subset
+            _warn(f"{predictions}: {sum(len(props[v]) for v in outside)} proposal(s) on {len(outside)} video(s) "
+                  f"outside the {subset!r} subset of {ground_truth}: not matched, but counted in the file's "
+                  f"proposal total that sets the proposals kept per video, as the official code does"
+                  f"{_v_prefix_hint(outside, gt_videos)}")
         try:
             result = average_recall_vs_proposals([s.video_id for s in gt.segments],
                                                  [(s.start, s.end) for s in gt.segments], props, max_avg_nr_proposals)

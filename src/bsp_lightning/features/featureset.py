@@ -25,7 +25,24 @@ from bsp_lightning.features.store import (
     disagreement,
 )
 
-__all__ = ["FeatureSet", "as_folder_list"]
+__all__ = ["FeatureSet", "NonFiniteFeaturesError", "as_folder_list", "first_non_finite"]
+
+
+class NonFiniteFeaturesError(FeatureStoreError):
+    """A feature file holds NaN or inf; the message names the file, the first bad snippet and its value."""
+
+
+def first_non_finite(path: os.PathLike | str, array: np.ndarray) -> str | None:
+    """``None`` when every value of ``array`` (``(num_snippets, D)``) is finite, else the one-line problem:
+    ``"<path>: non-finite feature value nan at snippet 3, channel 0 (2 of 12 snippets affected)"``."""
+    finite = np.isfinite(array)
+    if finite.all():
+        return None
+    bad_rows = ~finite.all(axis=1)
+    row = int(np.argmax(bad_rows))
+    channel = int(np.argmax(~finite[row]))
+    return (f"{path}: non-finite feature value {array[row, channel]} at snippet {row}, channel {channel} "
+            f"({int(bad_rows.sum())} of {array.shape[0]} snippets affected)")
 
 
 def as_folder_list(features: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
@@ -71,6 +88,9 @@ class FeatureSet:
         ]
         self._check_agreement()
         self._checked: set[str] = set()
+        self._lengths: dict[str, int] = {}
+        # videos whose values were checked finite: each is checked as it is first loaded, once
+        self._finite: set[str] = set()
 
     def _check_agreement(self) -> None:
         problems: dict[str, str] = {}
@@ -165,7 +185,11 @@ class FeatureSet:
     def load(self, video_id: str) -> np.ndarray:
         """float32 ``(num_snippets, D)``: the video's features, folders concatenated along channels.
 
+        The values are checked for NaN and inf when a video is first loaded (on the copy this method makes
+        anyway, so the file is not read twice; later loads of the video skip the check).
+
         Raises:
+            NonFiniteFeaturesError: a value is NaN or inf (the message names the file and the first bad snippet).
             FeatureStoreError: a file is missing, has the wrong rank, or disagrees with its manifest entry in
                 snippet count or width (the message names the file).
         """
@@ -174,7 +198,31 @@ class FeatureSet:
             array = self._open(store, entries, dim, video_id)
             # a copy: callers (resampling, torch.from_numpy) may write, and the memory map is read-only
             arrays.append(np.array(array, dtype=np.float32))
+            if video_id not in self._finite:
+                problem = first_non_finite(store.feature_path(video_id), arrays[-1])
+                if problem is not None:
+                    raise NonFiniteFeaturesError(problem)
+        self._finite.add(video_id)
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=1)
+
+    def check_values(self, video_id: str) -> str | None:
+        """Check the values of ``video_id``'s files for NaN and inf now (each video once per :class:`FeatureSet`);
+        returns the problem (:func:`first_non_finite`) or ``None``. Reads the files, unlike :meth:`check_files`:
+        the DataModule calls it only when bad videos are to be skipped rather than stop the run."""
+        if video_id in self._finite:
+            return None
+        for store, entries, dim in zip(self._stores, self._entries, self.dims):
+            problem = first_non_finite(store.feature_path(video_id), self._open(store, entries, dim, video_id))
+            if problem is not None:
+                return problem
+        self._finite.add(video_id)
+        return None
+
+    def num_snippets(self, video_id: str) -> int:
+        """Rows of ``video_id``'s feature file, from its header (read once, by :meth:`check_files`)."""
+        if video_id not in self._lengths:
+            self.check_files([video_id])
+        return self._lengths[video_id]
 
     @staticmethod
     def _open(store: FeatureStore, entries: dict[str, Any], dim: int, video_id: str) -> np.ndarray:
@@ -203,7 +251,7 @@ class FeatureSet:
                 continue
             self.entry(video_id)  # KeyError for a video without usable features
             for store, entries, dim in zip(self._stores, self._entries, self.dims):
-                self._open(store, entries, dim, video_id)
+                self._lengths[video_id] = int(self._open(store, entries, dim, video_id).shape[0])
             self._checked.add(video_id)
 
     def resolve(self, annotation_id: str) -> str | None:

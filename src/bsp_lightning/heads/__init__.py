@@ -13,10 +13,11 @@
 """
 
 from bsp_lightning import legacy
-from bsp_lightning.features.featureset import FeatureSet
+from bsp_lightning.features.featureset import FeatureSet, NonFiniteFeaturesError
 from bsp_lightning.heads.datamodule import MISSING_FEATURES_FILE, FeatureCoverageError, FeatureDataModule
 from bsp_lightning.evaluation.tables import format_metric_table
-from bsp_lightning.heads.module import DataInfoMismatchError, HeadModule
+from bsp_lightning.heads.module import DataInfoMismatchError, HeadModule, NonFiniteLossError
+from bsp_lightning.heads.provenance import CheckpointHeadMismatchError
 from bsp_lightning.heads.skips import MISSING_FEATURES, SkipReport
 from bsp_lightning.heads.spec import (
     HEADS_GROUP,
@@ -38,6 +39,7 @@ __all__ = [
     "MISSING_FEATURES_FILE",
     "SPLIT_FILE",
     "TASKS",
+    "CheckpointHeadMismatchError",
     "DataInfoMismatchError",
     "FeatureCoverageError",
     "FeatureDataModule",
@@ -46,6 +48,8 @@ __all__ = [
     "HeadSpec",
     "InputFileError",
     "InvalidArgumentError",
+    "NonFiniteFeaturesError",
+    "NonFiniteLossError",
     "SkipReport",
     "available_heads",
     "config_description",

@@ -1,6 +1,6 @@
 """``FeatureDataModule``: the base LightningDataModule of every downstream head.
 
-A head sees features and annotations only (docs/design.md, "Heads"). This class owns what every head needs around
+A head sees features and annotations only (docs/design.md §3). This class owns what every head needs around
 its datasets, so that a head is its datasets and its model:
 
 * the feature folders (:class:`~bsp_lightning.features.FeatureSet`, several folders = two-stream) and the matching
@@ -8,10 +8,15 @@ its datasets, so that a head is its datasets and its model:
 * the validation hold-out (:meth:`FeatureDataModule.hold_out`): ``val_fraction`` of the training videos that have
   features, seeded, written once to ``<default_root_dir>/split.json``; a user's ``split_file`` wins;
 * the skip report (:attr:`FeatureDataModule.skips`, a :class:`~bsp_lightning.heads.skips.SkipReport`): one counter
-  per split and reason, one warning per split once it is built;
+  per split and reason, one warning per split once it is built; videos without features, with a 0-snippet file or
+  (``skip_bad_features``) with NaN/inf values are left out there, listed per stage, and their ground truth is
+  scored as missed (:meth:`FeatureDataModule.unscored`);
 * :attr:`FeatureDataModule.data_info`, the only channel from data to model: linked into the model by
   ``bsp-lightning fit`` with the feature width, recorded in the checkpoint, compared with the data's at test time
-  (:meth:`~bsp_lightning.heads.HeadModule.check_data_info`).
+  (:meth:`~bsp_lightning.heads.HeadModule.check_data_info`); the keys the model owns (a vocabulary) come from the
+  checkpoint at validate, test and predict time (:meth:`FeatureDataModule.adopt_data_info`);
+* the loaders' order (:mod:`bsp_lightning.heads.samplers`): a training shuffle whose state is saved in checkpoints
+  (a resumed run draws the uninterrupted orders), and test/predict items split over processes without padding.
 
 A subclass implements :meth:`FeatureDataModule.build_dataset` (and may override :meth:`collate_fn` and
 :attr:`data_info`); its constructor takes its own arguments and passes the base's on with ``**kwargs``
@@ -33,17 +38,27 @@ from torch.utils.data import DataLoader, Dataset
 from bsp_lightning import legacy
 from bsp_lightning.features.featureset import FeatureSet, as_folder_list
 from bsp_lightning.features.store import FeatureStoreError
-from bsp_lightning.heads.skips import MISSING_FEATURES, SkipReport
+from bsp_lightning.heads.samplers import unpadded_sampler
+from bsp_lightning.heads.skips import EMPTY_FEATURES, MISSING_FEATURES, NON_FINITE_FEATURES, SkipReport
 from bsp_lightning.heads.splits import SPLIT_FILE, holdout_split, read_split, write_split
 from bsp_lightning.utils.errors import InvalidArgumentError
 from bsp_lightning.utils.io import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FeatureDataModule", "FeatureCoverageError", "MISSING_FEATURES_FILE"]
+__all__ = ["FeatureDataModule", "FeatureCoverageError", "MISSING_FEATURES_FILE", "missing_features_file"]
 
+#: The list of the videos a ``fit`` run left out for their features; other stages write
+#: :func:`missing_features_file` of their stage, so a ``test`` run does not replace the training list.
 MISSING_FEATURES_FILE = "missing_features.txt"
 SPLITS = ("train", "val", "test", "predict")
+_STAGE_OF_SPLIT = {"train": "fit", "val": "fit", "test": "test", "predict": "predict"}
+
+
+def missing_features_file(stage: str) -> str:
+    """``missing_features.txt`` for ``fit``, ``missing_features_<stage>.txt`` for ``validate``, ``test``,
+    ``predict``."""
+    return MISSING_FEATURES_FILE if stage == "fit" else f"missing_features_{stage}.txt"
 
 
 class FeatureCoverageError(FeatureStoreError):
@@ -64,6 +79,10 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
             features) held out for validation and model selection, in ``[0, 1)``; 0 holds out none.
         split_file: a JSON with ``"train"`` and ``"val"`` lists of video ids (e.g. the ``split.json`` of an earlier
             run) that replaces the drawn hold-out; without ``"val"``, the hold-out is drawn from its ``"train"``.
+        skip_bad_features: a video whose features hold NaN or inf is left out and counted
+            (``non_finite_features``, named in the warning and in the missing-features list) instead of stopping
+            the run with one line naming the file and the first bad snippet. Checking up front reads every matched
+            file once more when a split is built; without it, values are checked as each video is first loaded.
 
     Raises:
         InvalidArgumentError: ``val_fraction`` outside ``[0, 1)``.
@@ -80,6 +99,7 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
         seed: int = 0,
         val_fraction: float = 0.1,
         split_file: str | None = None,
+        skip_bad_features: bool = False,
     ) -> None:
         super().__init__()
         if not 0.0 <= val_fraction < 1.0:
@@ -91,12 +111,23 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
         self.seed = seed
         self.val_fraction = float(val_fraction)
         self.split_file = split_file
+        self.skip_bad_features = bool(skip_bad_features)
         self.skips = SkipReport()
         self.missing_features: dict[str, list[str]] = {}
+        #: per split, the annotated videos left out for their features (missing, empty, non-finite): their
+        #: ground truth is unscored and counts as missed (:meth:`unscored`)
+        self.unscored_videos: dict[str, list[str]] = {}
+        #: per split, the number of annotated videos :meth:`match_videos` was given
+        self.annotated_videos: dict[str, int] = {}
+        # data_info keys the model owns at validate/test/predict time (:meth:`adopt_data_info`)
+        self.adopted_data_info: dict[str, Any] = {}
         self.split: dict[str, list[str]] | None = None
         self._split_written = False
         self._datasets: dict[str, Dataset] = {}
         self._built: dict[str, Any] = {}
+        self._reasons: dict[tuple[str, str], str] = {}
+        self._train_generator: torch.Generator | None = None
+        self._generator_state: torch.Tensor | None = None
 
     # --- what the model needs -----------------------------------------------------------------------------
 
@@ -128,9 +159,11 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
     def match_videos(self, annotation_ids: Iterable[str], split: str) -> dict[str, str]:
         """Map the annotated videos of ``split`` to their feature ids (``v_`` prefix added or removed as needed).
 
-        The videos without features are counted in :attr:`skips` (``missing_features``, unit: videos), kept in
-        :attr:`missing_features` and, when a trainer is attached, listed in ``<default_root_dir>/missing_features.txt``
-        (one ``split<TAB>id`` line each, all splits).
+        Left out, counted in :attr:`skips` (unit: videos) and kept in :attr:`unscored_videos` (their ground truth
+        then counts as missed): videos without features (``missing_features``), with a 0-snippet file
+        (``empty_features``) and, with ``skip_bad_features``, with a NaN or inf value (``non_finite_features``).
+        They are listed in :attr:`missing_features` and, when a trainer is attached, in the stage's file
+        (:func:`missing_features_file`: one ``split<TAB>id`` line each, ``<TAB>reason`` added for the last two).
 
         Raises:
             FeatureCoverageError: none of the annotated videos has features.
@@ -153,21 +186,64 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
             )
         # every matched file's header now (shape vs manifest): a bad file is one line before the first epoch
         self.features_set.check_files(list(found.values()))
+        bad: dict[str, list[tuple[str, str]]] = {}
+        for vid, fid in list(found.items()):
+            problem = None
+            if self.features_set.num_snippets(fid) == 0:
+                problem = EMPTY_FEATURES, f"{vid}: 0 snippets"
+            elif self.skip_bad_features:
+                why = self.features_set.check_values(fid)
+                problem = None if why is None else (NON_FINITE_FEATURES, why)
+            if problem is not None:
+                bad.setdefault(problem[0], []).append((vid, problem[1]))
+                del found[vid]
+        self.annotated_videos[split] = self.annotated_videos.get(split, 0) + len(ids)
+        listed = [(vid, "") for vid in missing]
         if missing:
-            self.missing_features.setdefault(split, []).extend(missing)
             self.skips.add(split, MISSING_FEATURES, len(missing), example=missing[0], of=len(ids))
-            self._write_missing()
+        for reason, videos in bad.items():
+            self.skips.add(split, reason, len(videos), example=videos[0][1], of=len(ids))
+            listed += [(vid, reason) for vid, _ in videos]
+        if listed:
+            self.unscored_videos.setdefault(split, []).extend(vid for vid, _ in listed)
+            self.missing_features.setdefault(split, []).extend(vid for vid, _ in listed)
+            self._reasons.update({(split, vid): reason for vid, reason in listed if reason})
+            self._write_missing(split)
         return found
 
-    def _write_missing(self) -> None:
-        if self.root_dir is None:
+    def _stage(self, split: str) -> str:
+        trainer = getattr(self, "trainer", None)
+        fn = getattr(getattr(trainer, "state", None), "fn", None)
+        return "validate" if fn is not None and fn.value == "validate" else _STAGE_OF_SPLIT[split]
+
+    def missing_features_path(self, split: str) -> Path | None:
+        """Where the videos of ``split`` left out for their features are listed (``None`` without a trainer)."""
+        return None if self.root_dir is None else self.root_dir / missing_features_file(self._stage(split))
+
+    def _write_missing(self, split: str) -> None:
+        path = self.missing_features_path(split)
+        if path is None:
             return
-        path = self.root_dir / MISSING_FEATURES_FILE
-        lines = [f"{split}\t{vid}" for split, vids in self.missing_features.items() for vid in vids]
+        stage = self._stage(split)
+        lines = [f"{s}\t{vid}" + (f"\t{self._reasons[(s, vid)]}" if (s, vid) in self._reasons else "")
+                 for s, vids in self.missing_features.items() if self._stage(s) == stage for vid in vids]
         try:
             atomic_write_text(path, "\n".join(lines) + "\n")
         except OSError as err:  # a read-only run folder must not stop training: the log line says it all
             logger.warning("cannot write %s: %s", path, err)
+
+    def unscored(self, split: str) -> tuple[list[Any], int, int, str]:
+        """The ground truth of ``split`` that no prediction can score, which counts as missed (one rule for every
+        head: docs/design.md §3).
+
+        Returns:
+            ``(items, n, total, unit)``: prediction items without predictions, in the head's format, that
+            :meth:`~bsp_lightning.heads.HeadModule.merge_predictions` adds to the predictions (a grounding query
+            with an empty list, an actionness video with no score; detection needs none: its metric reads every
+            ground-truth segment); ``n`` of ``total`` ``unit`` (``"videos"`` or ``"queries"``) had no usable
+            features. Default: no items, and :attr:`unscored_videos` of the annotated videos.
+        """
+        return [], len(self.unscored_videos.get(split, [])), self.annotated_videos.get(split, 0), "videos"
 
     # --- the validation hold-out ----------------------------------------------------------------------------
 
@@ -252,29 +328,62 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
             else:
                 self._built[split] = self.skips.snapshot(split)
                 if self.skips.counts(split):
-                    where = f"; list of videos without features in {self.root_dir / MISSING_FEATURES_FILE}" if (
+                    where = f"; list of videos without features in {self.missing_features_path(split)}" if (
                         split in self.missing_features and self.root_dir is not None) else ""
                     logger.warning("%s %s split: %s%s", type(self).__name__, split, self.skips.summary(split), where)
         return self._datasets[split]
 
+    #: ``data_info`` keys that, at validate, test and predict time, come from the model (its checkpoint) rather
+    #: than from the data: what the model's weights index, e.g. a grounding head's vocabulary
+    model_owned_keys: tuple[str, ...] = ()
+
+    def adopt_data_info(self, recorded: dict[str, Any]) -> None:
+        """Take the :attr:`model_owned_keys` of the model's ``data_info`` (called by :meth:`setup` at validate,
+        test and predict time, before the datasets are built); a subclass reads them from
+        :attr:`adopted_data_info` where it would otherwise rebuild them from the training data."""
+        self.adopted_data_info = {k: recorded[k] for k in self.model_owned_keys if k in (recorded or {})}
+
     def setup(self, stage: str | None = None) -> None:
         wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("predict",)}
+        model = getattr(getattr(self, "trainer", None), "lightning_module", None)
+        if stage in ("validate", "test", "predict") and model is not None and self.model_owned_keys:
+            self.adopt_data_info(dict(getattr(model, "data_info", None) or {}))
         for split in wanted.get(stage or "fit", ()):
             self.dataset(split)
         self._write_split()  # a split drawn before the trainer was attached (e.g. for data_info)
 
     def _loader(self, split: str, shuffle: bool = False, drop_last: bool = False) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        dataset = self.dataset(split)
+        sampler, generator = None, None
+        if shuffle:  # seeded once, its state saved in checkpoints: a resumed run draws the uninterrupted orders
+            generator = torch.Generator().manual_seed(self.seed)
+            if self._generator_state is not None:
+                generator.set_state(self._generator_state)
+            self._train_generator = generator
+        trainer = getattr(self, "trainer", None)
+        if split in ("test", "predict") and trainer is not None and trainer.world_size > 1:
+            sampler = unpadded_sampler(dataset, trainer.world_size, trainer.global_rank)  # no repeated item
         return DataLoader(
-            self.dataset(split),
+            dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
+            sampler=sampler,
             drop_last=drop_last,
             num_workers=self.num_workers,
             collate_fn=self.collate_fn(split),
             generator=generator,
             persistent_workers=self.num_workers > 0,
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved by Lightning in each checkpoint: the training shuffle's generator state (samplers module)."""
+        return {} if self._train_generator is None else {"train_generator": self._train_generator.get_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restored by Lightning before a resumed run builds its training loader."""
+        self._generator_state = state_dict.get("train_generator")
+        if self._generator_state is not None and self._train_generator is not None:
+            self._train_generator.set_state(self._generator_state)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True, drop_last=self.drop_last)

@@ -40,16 +40,33 @@ from torch import nn
 from bsp_lightning import legacy
 from bsp_lightning.evaluation.formats import FORMATS, TASKS
 from bsp_lightning.evaluation.tables import format_metric_table
+from bsp_lightning.heads.provenance import HEAD_KEY, CheckpointHeadMismatchError, checkpoint_head_problem
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DataInfoMismatchError", "HeadModule", "data_info_differences", "format_metric_table"]
+__all__ = ["DataInfoMismatchError", "HeadModule", "NonFiniteLossError",
+           "batch_videos", "data_info_differences", "format_metric_table"]
 
 _CHECKED_STAGES = (TrainerFn.VALIDATING, TrainerFn.TESTING, TrainerFn.PREDICTING)
 
 
 class DataInfoMismatchError(ValueError):
     """The data's ``data_info`` differs from the one the model was trained with (the message names each key)."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """A training or validation loss turned NaN or inf; the message names the epoch, the batch and its videos
+    (Lightning's ``detect_anomaly`` names no input)."""
+
+
+def batch_videos(batch: Any) -> list[str]:
+    """The video ids of a batch (its ``"video_id"`` or ``"video"`` list), for messages."""
+    if isinstance(batch, Mapping):
+        for key in ("video_id", "video"):
+            value = batch.get(key)
+            if isinstance(value, (list, tuple)):
+                return [str(v) for v in value]
+    return []
 
 
 def _describe(value: Any) -> str:
@@ -119,6 +136,12 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
         # every constructor argument of the subclass chain (the frames of their __init__), for the checkpoint
         self.save_hyperparameters()
         self.test_results: dict[str, float] = {}
+        #: the config the run was started with (set by ``bsp-lightning fit``), recorded in the checkpoint
+        self.run_config: str | None = None
+        #: "N of M queries had no features (scored as misses)" of the last test or predict run, or ``None``
+        self.unscored_note: str | None = None
+        #: the printed result table of the last test run (metrics, unscored ground truth, what was left out)
+        self.result_table: str | None = None
         self._items: dict[str, list[Any]] = {"val": [], "test": [], "predict": []}
 
     # --- hooks ------------------------------------------------------------------------------------------------
@@ -211,7 +234,21 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
         if self._trainer is not None and self.trainer.state.fn in _CHECKED_STAGES:
             self.check_data_info()
 
+    @property
+    def head_name(self) -> str | None:
+        """The registered name of this head (``None`` for a class no installed head registers)."""
+        from bsp_lightning.heads.spec import head_name_of
+
+        return head_name_of(type(self))
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[HEAD_KEY] = {"name": self.head_name, "class": legacy.class_path(type(self)),
+                                "config": self.run_config}
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        problem = checkpoint_head_problem(checkpoint, self.head_name)
+        if problem is not None:
+            raise CheckpointHeadMismatchError(problem)
         recorded = checkpoint.get("hyper_parameters", {}).get("data_info")
         if recorded is not None and self._trainer is not None and self.trainer.state.fn in _CHECKED_STAGES:
             # the checkpoint's own hyper-parameters, with the names of the table of old names
@@ -233,14 +270,31 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
         self.log(f"{stage}_loss", losses["loss"].detach(), prog_bar=True, on_step=stage == "train", on_epoch=True,
                  sync_dist=stage != "train", batch_size=_batch_size(batch), logger=False)
 
+    def check_loss(self, loss: torch.Tensor, stage: str, batch: Any, batch_idx: int) -> None:
+        """Stop the run when ``loss`` is NaN or inf, naming the epoch, the batch and its videos.
+
+        Raises:
+            NonFiniteLossError: the loss is not finite.
+        """
+        if not bool(torch.isfinite(loss.detach()).all()):
+            videos = batch_videos(batch)
+            shown = ", ".join(videos[:8]) + (f" and {len(videos) - 8} more" if len(videos) > 8 else "")
+            raise NonFiniteLossError(
+                f"{type(self).__name__}: the {stage} loss is {float(loss.detach().float().sum())} at epoch "
+                f"{self.current_epoch}, batch {batch_idx} (videos: {shown or 'not recorded in the batch'}); "
+                "features are checked finite, so the optimisation diverged: lower the learning rate")
+
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         losses = self.compute_loss(self(batch), batch)
+        self.check_loss(losses["loss"], "training", batch, batch_idx)
         self._log_losses(losses, "train", batch)
         return losses["loss"]
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         outputs = self(batch)
-        self._log_losses(self.compute_loss(outputs, batch), "val", batch)
+        losses = self.compute_loss(outputs, batch)
+        self.check_loss(losses["loss"], "validation", batch, batch_idx)
+        self._log_losses(losses, "val", batch)
         if self.evaluate_on_validation:
             self._items["val"].extend(self.postprocess(outputs, batch))
 
@@ -272,11 +326,21 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
         self._finish("predict", score=False)
 
     def gather_items(self, items: list[Any]) -> list[Any]:
-        """Every rank's items, in rank order, on every rank (``all_gather_object``; a no-op on one process)."""
+        """Every rank's items on every rank, in dataset order (``all_gather_object``; a no-op on one process).
+
+        The test and predict loaders split the items without padding, rank ``r`` of ``W`` taking items
+        ``r, r + W, ...`` (:func:`~bsp_lightning.heads.samplers.unpadded_sampler`); as :meth:`postprocess` gives
+        one prediction item per dataset item, taking the ranks' lists in turn restores the dataset order, so the
+        merged predictions are those of one process. Lists of other lengths are joined in rank order.
+        """
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             gathered: list[list[Any] | None] = [None] * torch.distributed.get_world_size()
             torch.distributed.all_gather_object(gathered, items)
-            return [item for part in gathered for item in (part or [])]
+            parts = [part or [] for part in gathered]
+            sizes = [len(p) for p in parts]
+            if sizes == sorted(sizes, reverse=True) and sizes[0] - sizes[-1] <= 1:
+                return [part[i] for i in range(sizes[0]) for part in parts if i < len(part)]
+            return [item for part in parts for item in part]
         return list(items)
 
     def predictions_path(self, stage: str) -> Path:
@@ -284,9 +348,22 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
         root = self.trainer.default_root_dir if self._trainer is not None else "."
         return Path(root) / "predictions" / f"{stage}.json"
 
+    def _unscored(self, stage: str) -> tuple[list[Any], str | None]:
+        """The datamodule's unscored ground truth of ``stage`` (:meth:`FeatureDataModule.unscored`) as prediction
+        items, and the line the result table prints about it."""
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if stage == "val" or datamodule is None or not hasattr(datamodule, "unscored"):
+            return [], None
+        items, n, total, unit = datamodule.unscored(stage)
+        note = f"{n} of {total} {unit} had no features (scored as misses)" if n else None
+        return list(items), note
+
     def _finish(self, stage: str, score: bool = True, write: bool = True) -> dict[str, float]:
-        predictions = self.merge_predictions(self.gather_items(self._items[stage]))
+        unscored, note = self._unscored(stage)
+        # the unscored ground truth joins the predictions (empty), so the file scores the same with `evaluate`
+        predictions = self.merge_predictions(self.gather_items(self._items[stage]) + unscored)
         self._items[stage] = []
+        self.unscored_note = note
         if write and self.global_rank == 0:
             path = self.write_predictions(predictions, self.predictions_path(stage))
             rank_zero_info(f"{stage} predictions written to {path}")
@@ -296,5 +373,11 @@ class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
             return {}
         metrics = {k: float(v) for k, v in self.build_metric()(predictions).items()}
         if stage == "test":
-            rank_zero_info(format_metric_table(metrics, f"{type(self).__name__}: {stage}"))
+            skips = getattr(getattr(self.trainer, "datamodule", None), "skips", None)
+            left_out = skips.summary(stage) if skips is not None else ""
+            lines = [format_metric_table(metrics, f"{type(self).__name__}: {stage}")]
+            lines += [note] if note else []
+            lines += [f"left out of the {stage} split: {left_out}"] if left_out else []
+            self.result_table = "\n".join(lines)
+            rank_zero_info(self.result_table)
         return metrics

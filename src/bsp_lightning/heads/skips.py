@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-__all__ = ["SkipReport", "MISSING_FEATURES"]
+__all__ = ["SkipReport", "MISSING_FEATURES", "EMPTY_FEATURES", "NON_FINITE_FEATURES"]
 
 #: The reason under which the base class counts annotated videos that have no feature file (unit: videos).
 MISSING_FEATURES = "missing_features"
+#: ... whose feature file has 0 snippets (unit: videos).
+EMPTY_FEATURES = "empty_features"
+#: ... whose features hold NaN or inf, with ``skip_bad_features`` (unit: videos).
+NON_FINITE_FEATURES = "non_finite_features"
 
 
 class SkipReport:

@@ -113,6 +113,15 @@ def available_heads() -> dict[str, HeadSpec]:
     return heads
 
 
+def head_name_of(cls: type) -> str | None:
+    """The name of the installed head whose module class ``cls`` is (or subclasses); ``None`` when none is."""
+    matches = [(name, spec) for name, spec in available_heads().items() if issubclass(cls, spec.module)]
+    if not matches:
+        return None
+    # the most derived registered class wins (a head may subclass another's module)
+    return max(matches, key=lambda item: len(item[1].module.__mro__))[0]
+
+
 def head_errors() -> dict[str, str]:
     """Heads that failed to load at the last :func:`available_heads` call: name -> error text."""
     return dict(_errors)

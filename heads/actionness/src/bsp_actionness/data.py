@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import Dataset
 
 from bsp_lightning.annotations import CrossTaskAnnotations, load_crosstask
+from bsp_lightning.annotations.crosstask import num_segments, segment_labels
 from bsp_lightning.heads import FeatureDataModule, FeatureSet, InputFileError, InvalidArgumentError
 
 from bsp_actionness.segments import MAPPINGS, SEGMENT_LENGTH, segment_features, split_per_task, video_segment_labels
@@ -197,12 +198,36 @@ class ActionnessDataModule(FeatureDataModule):
         return {"test": self._test_and_pool[0], "protocol": self.protocol}
 
     def _labelled(self, ids: dict[str, str]) -> list[tuple[str, str, np.ndarray]]:
-        out = []
+        out, past_end = [], []
         for vid, fid in ids.items():
             entry = self.features_set.entry(fid)
             duration = float(entry["num_frames"]) / float(entry["fps"])
-            out.append((vid, fid, video_segment_labels(self.crosstask.steps[vid], duration, self.segment_length)))
+            steps = self.crosstask.steps[vid]
+            last_end = max((step.end for step in steps), default=0.0)
+            count = num_segments(duration, self.segment_length)
+            if last_end > round(count * self.segment_length, 9):
+                past_end.append(f"{vid!r} (steps to {last_end:g} s, features {duration:g} s)")
+            out.append((vid, fid, video_segment_labels(steps, duration, self.segment_length)))
+        if past_end:
+            # the rule of `bsp-lightning evaluate actionness --durations`, and its warning
+            more = f" and {len(past_end) - 5} more" if len(past_end) > 5 else ""
+            logger.warning("%s: %d video(s) with steps after the end of their features (those parts label no "
+                           "segment): %s%s", self.annotations, len(past_end), ", ".join(past_end[:5]), more)
         return out
+
+    def unscored_labels(self, split: str) -> dict[str, np.ndarray]:
+        """The segment labels of the videos of ``split`` left out for their features; without a feature manifest
+        entry the segments reach the video's last annotated step (``evaluate actionness`` without durations)."""
+        return {vid: segment_labels(self.crosstask.steps[vid], num_segments(max(
+            (step.end for step in self.crosstask.steps[vid]), default=0.0), self.segment_length), self.segment_length)
+            for vid in self.unscored_videos.get(split, [])}
+
+    def unscored(self, split: str) -> tuple[list[tuple[str, np.ndarray]], int, int, str]:
+        """The videos of ``split`` left out for their features, with no score: their positive segments count as
+        misses (:func:`bsp_lightning.evaluation.actionness.actionness_ap`), the rule of every head."""
+        videos = self.unscored_videos.get(split, [])
+        total = len(self.splits["test" if split == "predict" else split])
+        return [(vid, np.zeros(0, dtype=np.float32)) for vid in videos], len(videos), total, "videos"
 
     @cached_property
     def _train_ids(self) -> dict[str, str]:

@@ -21,7 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from bsp_lightning.evaluation.actionness import actionness_ap
+from pytorch_lightning.utilities import rank_zero_warn
+
+from bsp_lightning.evaluation.actionness import actionness_ap, missing_scores_warning
 from bsp_lightning.evaluation.formats import ActionnessScores
 from bsp_lightning.heads import HeadModule, InvalidArgumentError
 
@@ -104,7 +106,11 @@ class ActionnessModule(HeadModule):
                 if all(v in labels for v in scores):
                     break
                 labels.update(datamodule.dataset(split).labels)
+                labels.update(datamodule.unscored_labels(split))
             result = actionness_ap(scores, {v: labels[v] for v in scores})
+            missing = missing_scores_warning(result, scores, {v: labels[v] for v in scores})
+            if missing:
+                rank_zero_warn(f"ActionnessModule: {missing}")
             return {"AP": result.AP, "AP_per_video_mean": result.AP_per_video_mean}
 
         return score

@@ -13,7 +13,8 @@
 
 The official code returns NaN for a batch without any positive (no IoU > 0.9, no start/end target > 0.5, or
 no IoU > 0.7 for reg). Here such a term is replaced by a zero that keeps the graph, and ``gtad_loss`` reports
-how many terms were guarded in ``"guarded"`` (the LightningModule counts and logs it).
+how many terms were guarded in ``"guarded"`` (the LightningModule counts and logs it). Only the absence of a
+positive is guarded: a NaN from non-finite inputs stays NaN, so the run stops and names the batch.
 
 The official arithmetic is kept in the corner cases too: a batch without any mid (or low) cell makes the
 keep-threshold ``1 - N_high / 0 = -inf``, so *every* cell of the map (IoU 0 and invalid cells included) gets
@@ -45,9 +46,15 @@ def _balanced_log_loss(pred: Tensor, pos: Tensor, neg: Tensor, num_pos: Tensor, 
 
 
 def _guard(value: Tensor, ok: bool, like: Tensor) -> tuple[Tensor, int]:
-    if ok and torch.isfinite(value):
+    """``(value, 0)``, or ``(0, 1)`` when the batch has no positive (``ok`` false: NaN in the official code).
+
+    The zero keeps the graph and is 0 whatever ``like`` holds (``like.sum() * 0`` would be NaN for a NaN
+    prediction). A non-finite ``value`` with positives is returned as is: it comes from non-finite inputs or a
+    diverged model, and the LightningModule stops the run naming the batch's videos, instead of training on.
+    """
+    if ok:
         return value, 0
-    return like.sum() * 0.0, 1
+    return torch.nan_to_num(like, nan=0.0, posinf=0.0, neginf=0.0).sum() * 0.0, 1
 
 
 def tem_loss(pred: Tensor, target: Tensor) -> tuple[Tensor, int]:

@@ -15,8 +15,8 @@ queries longer than
 ``max_words`` are truncated (``truncated_query``, as officially); a query with no token left after punctuation
 removal becomes one ``<UNK>`` (``empty_query``; the official packed LSTM would crash on length 0); a video whose
 features are missing is skipped (``missing_features``, counted and listed in ``missing_features.txt`` by the base
-class), and so is a query of a video with no snippet (``empty_video``); a video shorter than 128 snippets is used
-whole and zero-padded (official); the annotation anomalies of the core loaders' ``"lgi"`` policy
+class), and so is a video with no snippet (``empty_features``, videos; the official sampling would fail); a video
+shorter than 128 snippets is used whole and zero-padded (official); the annotation anomalies of the core loaders' ``"lgi"`` policy
 (:func:`bsp_lightning.annotations.load_grounding`: every query kept as written, no filtering, no clipping).
 """
 
@@ -238,11 +238,33 @@ class LGIDataModule(FeatureDataModule):
         """``{"train": [...], "val": [...]}``: the annotated training videos after the base class's hold-out."""
         return self.hold_out(q.video_id for q in self._train_queries)
 
-    @cached_property
+    #: at test and predict time the vocabulary is the checkpoint's (base class, ``adopt_data_info``)
+    model_owned_keys = ("vocabulary",)
+
+    @property
     def vocabulary(self) -> list[str]:
-        """The words in index order, from the training queries of the videos not held out."""
+        """The words in index order: at validate, test and predict time the model's (its checkpoint's, so another
+        ``seed`` or ``val_fraction`` changes no index), else built from the training queries of the videos not
+        held out."""
+        if "vocabulary" in self.adopted_data_info:
+            return list(self.adopted_data_info["vocabulary"])
+        return self._training_vocabulary
+
+    @cached_property
+    def _training_vocabulary(self) -> list[str]:
         keep = set(self.split_videos["train"])
         return build_vocabulary(q.sentence for q in self._train_queries if q.video_id in keep)
+
+    def unscored(self, split: str) -> tuple[list[dict[str, Any]], int, int, str]:
+        """The queries of ``split`` whose video has no usable features, as records with no prediction (misses,
+        IoU 0: the rule of every head), placed after the scored ones; ``n`` of ``total`` queries."""
+        queries = self._queries("test" if split == "predict" else split)
+        left_out = set(self.unscored_videos.get(split, []))
+        offset = len(self._datasets[split]) if split in self._datasets else 0
+        items = [{"video": q.video_id, "duration": float(q.duration), "query": q.sentence,
+                  "gt": [float(q.start), float(q.end)], "predictions": [], "index": offset + k}
+                 for k, q in enumerate(q for q in queries if q.video_id in left_out)]
+        return items, len(items), len(queries), "queries"
 
     @property
     def data_info(self) -> dict[str, Any]:
@@ -285,10 +307,7 @@ class LGIDataModule(FeatureDataModule):
             fid = found.get(q.video_id)
             if fid is None:  # counted by match_videos (missing_features, per video)
                 continue
-            num_features = self.bank.num_snippets(fid)
-            if num_features < 1:
-                counts["empty_video"] += 1  # no snippet to sample (the official sampling would fail)
-                continue
+            num_features = self.bank.num_snippets(fid)  # >= 1: the base class skips 0-snippet files
             tokens = tokenize(q.sentence)
             if len(tokens) > self.max_words:
                 counts["truncated_query"] += 1

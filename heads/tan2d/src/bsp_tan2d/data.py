@@ -143,6 +143,7 @@ class Tan2dDataModule(FeatureDataModule):
         self.benchmark = benchmark
         self.num_sample_clips = num_sample_clips
         self.normalize = normalize
+        self._split_queries: dict[str, list[GroundingQuery]] = {}
         self.files: dict[str, list[str] | None] = {
             k: None if v is None else [v] for k, v in DATASETS[benchmark].items()}
         for split, names in (("train", train_file), ("val", val_file), ("test", test_files)):
@@ -176,12 +177,31 @@ class Tan2dDataModule(FeatureDataModule):
             return None
         return self.hold_out(q.video_id for q in self._train_queries)
 
+    #: at test and predict time the vocabulary is the checkpoint's (base class, ``adopt_data_info``)
+    model_owned_keys = ("vocabulary",)
+
     @property
     def data_info(self) -> dict[str, Any]:
         """``{"num_sample_clips": T, "vocabulary": sorted 2D-TAN tokens of the training file}``: the vocabulary
-        is used by the learned-embedding option only (not the paper's setting); GloVe brings its own."""
-        words = sorted({t for q in self._train_queries for t in tokenize_2dtan(q.model_sentence)})
+        is used by the learned-embedding option only (not the paper's setting); GloVe brings its own. At test and
+        predict time the vocabulary is the model's (its checkpoint's), not rebuilt from the training file."""
+        if "vocabulary" in self.adopted_data_info:
+            words = list(self.adopted_data_info["vocabulary"])
+        else:
+            words = sorted({t for q in self._train_queries for t in tokenize_2dtan(q.model_sentence)})
         return {"num_sample_clips": self.num_sample_clips, "vocabulary": words}
+
+    def unscored(self, split: str) -> tuple[list[dict[str, Any]], int, int, str]:
+        """The queries of ``split`` whose video has no usable features, as records with no prediction (misses
+        in R@n and IoU 0 in mIoU, the rule of every head), placed after the scored ones; ``n`` of ``total``
+        queries."""
+        queries = self._split_queries.get(split, [])
+        left_out = set(self.unscored_videos.get(split, []))
+        offset = len(self._datasets[split]) if split in self._datasets else 0
+        items = [{"video": q.video_id, "duration": float(q.duration), "query": q.model_sentence,
+                  "gt": [float(q.start), float(q.end)], "predictions": [], "index": offset + k}
+                 for k, q in enumerate(q for q in queries if q.video_id in left_out)]
+        return items, len(items), len(queries), "queries"
 
     def build_dataset(self, split: str) -> Dataset:
         if split in ("train", "val") and self.split_videos is not None:
@@ -192,6 +212,7 @@ class Tan2dDataModule(FeatureDataModule):
         return self._dataset(queries, split)
 
     def _dataset(self, queries: list[GroundingQuery], split: str) -> GroundingDataset:
+        self._split_queries[split] = list(queries)
         ids = self.match_videos([q.video_id for q in queries], split) if queries else {}
         kept = [q for q in queries if q.video_id in ids]
         empty = [q for q in kept if not tokenize_2dtan(q.model_sentence)]
