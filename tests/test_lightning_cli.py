@@ -196,3 +196,22 @@ def test_an_old_flag_whose_class_cannot_take_the_config_values_is_one_line(tmp_p
     assert code == 2
     assert err[-1].startswith("bsp-lightning: GTADThumosData: test_subset='testing' is not possible")
     assert "Traceback" not in "\n".join(err)
+
+
+def test_a_checkpoint_of_the_other_stage_is_one_line(tmp_path, capsys):
+    pytest.importorskip("bsp_gtad")
+    pretrain = tmp_path / "bsp.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {"_class_path": "bsp_lightning.pretrain.base.BSPModule"}},
+               pretrain)
+    code = main(["test", "--config", "gtad_toy", "--data.features", str(tmp_path), "--data.annotations",
+                 str(tmp_path), "--ckpt_path", str(pretrain)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0] == (f"bsp-lightning: {pretrain}: holds a BSPModule, a pre-training model: extract its features "
+                      f"with `bsp-lightning extract --checkpoint {pretrain}` and give them to the head with "
+                      "--data.features; this run needs a HeadModule")
+    head = tmp_path / "gtad.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {"_class_path": "bsp_gtad.lightning.GTADModule"}}, head)
+    assert main(["validate", "--config", "toy", "--ckpt_path", str(head)]) == 2
+    assert capsys.readouterr().err.strip().endswith("holds a GTADModule, a downstream head's model: test it with "
+                                                    "that head's --config; this run needs a BSPModule")

@@ -163,6 +163,7 @@ class BSPLightningCLI(LightningCLI):
             cls, hparams = legacy.migrate_init_args(spec, hparams)
         except (ImportError, TypeError) as err:
             raise InputFileError(ckpt_path, f"cannot rebuild the model it holds: {err}") from None
+        self._check_checkpoint_stage(cls, ckpt_path)
         if subcommand in ("validate", "test", "predict") and hparams.get("data_info") is not None:
             # the model is rebuilt with the data_info it was trained with (a vocabulary is the checkpoint's)
             self._checkpoint_data_info = dict(hparams["data_info"])
@@ -171,6 +172,20 @@ class BSPLightningCLI(LightningCLI):
             self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
         except SystemExit:
             sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
+
+    def _check_checkpoint_stage(self, cls: type, ckpt_path: str) -> None:
+        """A pre-training checkpoint given to a head run, or a head's to a pre-training run, is one line (it would
+        fail in ``load_state_dict`` with every key listed)."""
+        from bsp_lightning.heads import HeadModule
+
+        if not isinstance(cls, type) or issubclass(cls, self.model_class):
+            return
+        if issubclass(cls, HeadModule):
+            hint = "a downstream head's model: test it with that head's --config"
+        else:
+            hint = (f"a pre-training model: extract its features with `bsp-lightning extract --checkpoint "
+                    f"{ckpt_path}` and give them to the head with --data.features")
+        raise InputFileError(ckpt_path, f"holds a {cls.__name__}, {hint}; this run needs a {self.model_class.__name__}")
 
     def _check_checkpoint_head(self, ckpt: dict[str, Any], ckpt_path: str) -> None:
         """A checkpoint of another head than the config's is one line (:class:`CheckpointHeadMismatchError`)."""
@@ -250,6 +265,20 @@ class HeadLightningCLI(BSPLightningCLI):
         """``fit``: the data's ``data_info``; ``validate``/``test``/``predict`` with a checkpoint: the checkpoint's
         (the data then adopts its model-owned keys, and the base class compares the rest)."""
         return data_info if self._checkpoint_data_info is None else self._checkpoint_data_info
+
+    def _check_checkpoint_stage(self, cls: type, ckpt_path: str) -> None:
+        """A pre-training checkpoint given to a head run, or a head's to a pre-training run, is one line (it would
+        fail in ``load_state_dict`` with every key listed)."""
+        from bsp_lightning.heads import HeadModule
+
+        if not isinstance(cls, type) or issubclass(cls, self.model_class):
+            return
+        if issubclass(cls, HeadModule):
+            hint = "a downstream head's model: test it with that head's --config"
+        else:
+            hint = (f"a pre-training model: extract its features with `bsp-lightning extract --checkpoint "
+                    f"{ckpt_path}` and give them to the head with --data.features")
+        raise InputFileError(ckpt_path, f"holds a {cls.__name__}, {hint}; this run needs a {self.model_class.__name__}")
 
     def _check_checkpoint_head(self, ckpt: dict[str, Any], ckpt_path: str) -> None:
         from bsp_lightning.heads.spec import head_name_of
