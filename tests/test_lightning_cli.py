@@ -215,3 +215,16 @@ def test_a_checkpoint_of_the_other_stage_is_one_line(tmp_path, capsys):
     assert main(["validate", "--config", "toy", "--ckpt_path", str(head)]) == 2
     assert capsys.readouterr().err.strip().endswith("holds a GTADModule, a downstream head's model: test it with "
                                                     "that head's --config; this run needs a BSPModule")
+
+
+def test_an_integer_batch_limit_is_a_count_of_batches(toy_root: Path, tmp_path: Path) -> None:
+    # Lightning types these Union[float, int]: jsonargparse alone makes `1` the fraction 1.0 (every batch)
+    config = tmp_path / "limits.yaml"
+    config.write_text("trainer:\n  limit_val_batches: 2\n  val_check_interval: 1.0\n")
+    cli = build_cli(["--config", resolve_config("toy"), *_tiny(toy_root, tmp_path), "--config", str(config),
+                     "--trainer.limit_train_batches", "1", "--trainer.limit_test_batches=0.5"], run=False)
+    trainer = cli.trainer
+    assert (trainer.limit_train_batches, type(trainer.limit_train_batches)) == (1, int)
+    assert (trainer.limit_val_batches, type(trainer.limit_val_batches)) == (2, int)
+    assert trainer.limit_test_batches == 0.5 and trainer.val_check_interval == 1.0
+    assert isinstance(trainer.val_check_interval, float)

@@ -22,6 +22,7 @@ __all__ = [
     "ConfigNotFoundError",
     "configs_main",
     "core_configs",
+    "integer_trainer_values",
     "is_head_config",
     "merge_repeated_features",
     "migrate_head_args",
@@ -373,6 +374,48 @@ def _set_class(where: Any, section: str, path: str, out: list | None = None) -> 
             out[where + 1] = path
     elif out is not None:
         out += [f"--{section}.class_path={path}"]
+
+
+#: Trainer options typed ``Union[float, int]`` by Lightning: jsonargparse tries ``float`` first, so ``1`` becomes
+#: ``1.0``, which Lightning reads as "100 %" (``limit_train_batches 1`` ran whole epochs).
+INT_OR_FRACTION = ("limit_train_batches", "limit_val_batches", "limit_test_batches", "limit_predict_batches",
+                   "overfit_batches", "val_check_interval")
+
+
+def integer_trainer_values(args: Sequence[str]) -> dict[str, int]:
+    """The :data:`INT_OR_FRACTION` options that the command line or its ``--config`` files give as integers (a
+    count of batches), the last one given winning, as jsonargparse reads them."""
+    found: dict[str, int | None] = {}
+
+    def note(name: str, value: Any) -> None:
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return
+        found[name] = value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    i = 0
+    while i < len(args):
+        key, sep, inline = args[i].partition("=")
+        value = inline if sep else (args[i + 1] if i + 1 < len(args) else None)
+        step = 1 if sep else 2
+        name = key[len("--trainer."):] if key.startswith("--trainer.") else None
+        if value is not None and name in INT_OR_FRACTION:
+            note(name, value)
+        elif value is not None and key == "--config":
+            try:
+                config = yaml.safe_load(Path(value).read_text()) if Path(value).is_file() else yaml.safe_load(value)
+            except (OSError, ValueError, yaml.YAMLError):
+                config = None
+            trainer = config.get("trainer") if isinstance(config, dict) else None
+            for option in INT_OR_FRACTION:
+                if isinstance(trainer, dict) and option in trainer:
+                    note(option, trainer[option])
+        else:
+            step = 1
+        i += step
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def uses_head(args: Sequence[str]) -> bool:

@@ -30,6 +30,7 @@ from bsp_lightning import legacy
 from bsp_lightning.callbacks import RunSummary
 from bsp_lightning.config_files import (
     ConfigNotFoundError,
+    integer_trainer_values,
     merge_repeated_features,
     migrate_head_args,
     migrate_model_args,
@@ -205,6 +206,8 @@ class BSPLightningCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.trainer.get("logger") in (None, True) and "logger" not in kwargs:
             kwargs["logger"] = make_logger(config.logger, config.trainer.default_root_dir or ".")
+        # a count of batches given as `1` is not the fraction 1.0 that jsonargparse made of it
+        kwargs = {**integer_trainer_values(sys.argv[1:]), **kwargs}
         return super().instantiate_trainer(**kwargs)
 
 
