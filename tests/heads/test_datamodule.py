@@ -180,3 +180,21 @@ def test_a_non_finite_loss_stops_the_run_naming_the_batch_videos(tmp_path: Path)
                          enable_checkpointing=False, enable_model_summary=False, num_sanity_val_steps=0)
     with pytest.raises(NonFiniteLossError, match=r"training loss is inf at epoch 0, batch 0 \(videos: vid\d, vid\d\)"):
         trainer.fit(Diverging(dm.feature_dim, dm.data_info), datamodule=dm)
+
+
+def test_a_test_run_does_not_replace_the_fit_runs_split_json(tmp_path: Path) -> None:
+    import json
+
+    ids = list("abcdefghij")
+    folder = _features(tmp_path / "f", ids)
+    saved = tmp_path / "run" / "split.json"
+    saved.parent.mkdir()
+    saved.write_text(json.dumps({"train": ids[2:], "val": ids[:2]}))
+    dm = _Held(str(folder), "ann.json", val_fraction=0.2, seed=99)
+    dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path / "run"), state=SimpleNamespace(fn="test"))
+    dm.hold_out(ids)
+    assert json.loads(saved.read_text()) == {"train": ids[2:], "val": ids[:2]}
+    dm = _Held(str(folder), "ann.json", val_fraction=0.2, seed=99)
+    dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path / "run"), state=SimpleNamespace(fn="fit"))
+    dm.hold_out(ids)
+    assert json.loads(saved.read_text())["seed"] == 99  # a fit run writes its own

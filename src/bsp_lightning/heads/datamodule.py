@@ -290,6 +290,9 @@ class FeatureDataModule(pl.LightningDataModule, metaclass=legacy.LegacyArguments
     def _write_split(self) -> None:
         if self._split_written or self.split is None or self.root_dir is None:
             return
+        state = getattr(getattr(self, "trainer", None), "state", None)
+        if getattr(state, "fn", None) not in (None, "fit"):
+            return  # a test or predict run (perhaps with another --data.seed) leaves the fit run's split.json alone
         path = self.root_dir / SPLIT_FILE
         try:
             write_split(path, self.split, **self.split_metadata())
