@@ -314,3 +314,9 @@ def test_subprocess_smoke(anet):
     )
     assert proc.returncode == 0, proc.stderr
     assert "mAP (%)" in proc.stdout
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1"])
+def test_grounding_nms_threshold_outside_0_1_is_an_argument_error(tmp_path, capsys, value):
+    assert main(["grounding", str(tmp_path / "p.json"), "--nms-threshold", value]) == 2
+    assert f"a temporal IoU must be in [0, 1], got {value}" in capsys.readouterr().err

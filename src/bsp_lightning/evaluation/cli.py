@@ -348,6 +348,13 @@ def add_proposals_parser(subparsers: Any) -> argparse.ArgumentParser:
 # --- command line ---------------------------------------------------------------------------------------
 
 
+def _unit_interval(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a temporal IoU must be in [0, 1], got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -375,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     ground.add_argument("--predictions", required=True, type=Path,
                         help='JSON list of {"video", "duration", "query", "gt": [s, e], "predictions": [[s, e], ...]}')
     ground.add_argument("--convention", choices=("lgi", "2dtan"), default="lgi", help="official code to follow")
-    ground.add_argument("--nms-threshold", type=float, default=0.5, help="2D-TAN NMS threshold (default 0.5)")
+    ground.add_argument("--nms-threshold", type=_unit_interval, default=0.5,
+                        help="2D-TAN NMS threshold, a temporal IoU in [0, 1] (default 0.5)")
 
     action = sub.add_parser(
         "actionness", help="CrossTask framewise actionness AP over 0.2 s segments",
