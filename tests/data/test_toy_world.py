@@ -89,6 +89,16 @@ def test_every_boundary_kind_occurs_and_is_counted(untrimmed):
     assert set(counts) == {"train", "val", "test"}
 
 
+def test_data_inspect_prints_the_boundary_counts(untrimmed, capsys):
+    from bsp_lightning.annotations.cli import main as data_main
+
+    counts = json.loads((untrimmed / CONFIG_FILE).read_text())["boundary_counts"]
+    assert data_main(["inspect", "crosstask", str(untrimmed / "crosstask_release")]) == 0
+    printed = capsys.readouterr().out
+    line = "  test: " + ", ".join(f"{k} {v}" for k, v in counts["test"].items())
+    assert "toy boundaries by split" in printed and line in printed
+
+
 def test_boundaries_agree_with_the_annotations(untrimmed):
     gt = load_activitynet(untrimmed / "activity_net.json").segments_by_video()
     boundaries = json.loads((untrimmed / "boundaries.json").read_text())

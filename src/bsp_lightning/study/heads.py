@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bsp_lightning.study.config import StudyConfig, stage_hash
-from bsp_lightning.study.stages import fresh_stage
+from bsp_lightning.study.stages import cpu_seconds, fresh_stage
 from bsp_lightning.utils.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ def head_arguments(spec: Any, untrimmed: Path) -> list[str]:
     if spec.task == "detection":
         return [f"--data.annotations={untrimmed / 'activity_net.json'}"]
     if spec.task == "actionness":
-        return [f"--data.annotations={untrimmed / 'crosstask_release'}"]
+        # the toy split, so that every head (and seed) is tested on the same videos
+        return [f"--data.annotations={untrimmed / 'crosstask_release'}", f"--data.split_file={untrimmed / 'splits.json'}"]
     args = [f"--data.annotations={untrimmed}"]
     if "train_file" in params:
         args.append("--data.train_file=toy_sta_train.txt")
@@ -99,7 +100,7 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
     config_path = spec.config_files()[f"{spec.name}_toy"]
     folder = root / "heads" / spec.name / feature_set / f"seed{seed}"
     digest = stage_hash("head", spec.name, _config_digest(config_path), [f["hash"] for f in features], seed,
-                        config.head_epochs, config.head_max_time)
+                        config.head_epochs, config.head_max_time, head_arguments(spec, untrimmed))
     stored = fresh_stage(folder, digest, RESULT_FILE)
     if stored is not None:
         return stored
@@ -118,7 +119,7 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
         fit_only.append(f"--trainer.max_epochs={config.head_epochs}")
     if config.head_max_time is not None:
         fit_only.append(f"--trainer.max_time={config.head_max_time}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     record: dict[str, Any] = {"hash": digest, "head": spec.name, "task": spec.task, "features": feature_set,
                               "seed": seed, "status": "ok", "metrics": {}, "error": None}
     try:
@@ -134,5 +135,6 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
         logger.warning("%s on %s (seed %d) failed: %s; traceback in %s", spec.name, feature_set, seed,
                        record["error"], folder / "error.txt")
     record["seconds"] = time.perf_counter() - t0
+    record["cpu_seconds"] = cpu_seconds() - c0
     atomic_write_json(folder / RESULT_FILE, record)
     return record
