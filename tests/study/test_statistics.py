@@ -81,6 +81,9 @@ def test_detection_resample_equals_map_of_copied_videos(tmp_path: Path):
         results[v] = [{"label": str(rng.choice(labels)), "score": float(rng.uniform()),
                        "segment": sorted(rng.uniform(0, 20, 2).round(2).tolist())} for _ in range(8)]
         results[v] += [{"label": g["label"], "score": float(rng.uniform()), "segment": g["segment"]} for g in gts[:1]]
+    # a class with ground truth in one video and no detection, and a detection of a label without ground truth
+    database["vid2"]["annotations"].append({"segment": [1.0, 4.0], "label": "swim"})
+    results["vid3"].append({"label": "fly", "score": 0.99, "segment": [0.0, 5.0]})
     (tmp_path / "gt.json").write_text(json.dumps({"version": "VERSION 1.3", "database": database}))
     write_detections(tmp_path / "pred.json", results)
     scores = DetectionScores(tmp_path / "pred.json", tmp_path / "gt.json")
@@ -95,8 +98,8 @@ def test_detection_resample_equals_map_of_copied_videos(tmp_path: Path):
         return np.append(r.mAP, r.average_mAP)
 
     np.testing.assert_allclose(scores.full(), official([(v, v) for v in videos]), atol=1e-12)
-    counts = bootstrap_counts(len(videos), 6, seed=1)
-    resampled = scores.resampled(counts)
+    counts = np.vstack([bootstrap_counts(len(videos), 12, seed=1), np.ones(len(videos), dtype=np.int64)])
+    resampled = scores.resampled(counts, chunk=5)
     for row, values in zip(counts, resampled):
         np.testing.assert_allclose(values, official(_expand(row, videos)), atol=1e-9)
 

@@ -106,28 +106,37 @@ class DetectionScores(RunScores):
                                  tiou_thresholds=self.thresholds, ignore_unknown_labels=True)
         return np.append(np.asarray(result.mAP, dtype=np.float64), result.average_mAP)
 
-    def resampled(self, counts: np.ndarray) -> np.ndarray:
+    def resampled(self, counts: np.ndarray, chunk: int = 100) -> np.ndarray:
         if self._outside.size:
             raise ValueError(f"{self._outside.size} detections of videos outside the test subset: a resample of "
                              "test videos cannot weight them")
-        out = np.empty((len(counts), len(self.names)))
-        for b, weights in enumerate(np.asarray(counts, dtype=np.float64)):
-            npos = weights @ self._npos
-            aps = []
-            for c in np.flatnonzero(npos > 0):
-                lo, hi = self._bounds[c], self._bounds[c + 1]
-                w = weights[self._pred_video[lo:hi]]
-                present = w > 0
-                if not present.any():
-                    aps.append(np.zeros(len(self.thresholds)))
-                    continue
-                w, tp = w[present], self._tp[:, lo:hi][:, present]
-                tp_cum = np.cumsum(tp * w, axis=1)
-                fp_cum = np.cumsum(~tp * w, axis=1)
-                aps.append(_interpolated_ap_rows(tp_cum / (tp_cum + fp_cum), tp_cum / npos[c]))
-            per_threshold = np.mean(aps, axis=0) if aps else np.full(len(self.thresholds), np.nan)
-            out[b] = np.append(per_threshold, per_threshold.mean())
-        return out
+        counts = np.asarray(counts, dtype=np.float64)
+        num_t = len(self.thresholds)
+        total = np.zeros((len(counts), num_t))
+        classes = np.zeros(len(counts))
+        npos = counts @ self._npos  # (B, C)
+        for c in range(self._npos.shape[1]):
+            lo, hi = self._bounds[c], self._bounds[c + 1]
+            present = npos[:, c] > 0
+            classes += present
+            if hi == lo:  # a class without detections scores 0 where it has ground truth
+                continue
+            tp = self._tp[:, lo:hi]
+            for start in range(0, len(counts), chunk):
+                w = counts[start : start + chunk, self._pred_video[lo:hi]][:, None, :]  # (b, 1, n)
+                tp_cum = np.cumsum(tp * w, axis=2)
+                seen = np.cumsum(np.broadcast_to(w, tp_cum.shape), axis=2)
+                # a zero-weight detection repeats the previous point, which adds nothing to the interpolated AP;
+                # before the first drawn detection precision is 0 at recall 0
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    precision = np.where(seen > 0, tp_cum / seen, 0.0)
+                    recall = tp_cum / npos[start : start + chunk, c][:, None, None]
+                rows = _interpolated_ap_rows(precision.reshape(-1, hi - lo), np.nan_to_num(recall).reshape(-1, hi - lo))
+                ap = rows.reshape(-1, num_t)
+                total[start : start + chunk] += np.where(present[start : start + chunk, None], ap, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_threshold = total / classes[:, None]
+        return np.concatenate([per_threshold, per_threshold.mean(axis=1, keepdims=True)], axis=1)
 
 
 class GroundingScores(RunScores):
