@@ -69,10 +69,11 @@ def test_colour_alone_does_not_tell_the_class(kinetics):
     features = {s: [_colour_histogram(f) for f in frames[s]] for s in frames}
     accuracy = _nearest_centroid_accuracy(features["train"], labels["train"], features["val"], labels["val"])
     assert abs(accuracy - 0.1) <= 0.10, accuracy
-    # the classifier is not blind: give each class a colour cast and it finds the class from one frame
+    # the classifier is not blind: give each class a colour cast and it finds the class from one frame (a 60 %
+    # cast: at 50 %, on clips without distractors, some casts share 4-bin histogram cells: 87.5 %)
     names = sorted(set(labels["train"]))
     cast = {name: np.asarray(COLOURS[k][1]) for k, name in enumerate(names)}
-    tinted = {s: [_colour_histogram((0.5 * f + 0.5 * cast[y]).astype(np.uint8)) for f, y in zip(frames[s], labels[s])]
+    tinted = {s: [_colour_histogram((0.4 * f + 0.6 * cast[y]).astype(np.uint8)) for f, y in zip(frames[s], labels[s])]
               for s in frames}
     assert _nearest_centroid_accuracy(tinted["train"], labels["train"], tinted["val"], labels["val"]) >= 0.9
 

@@ -56,7 +56,9 @@ def write_toy_kinetics(
 
     Each clip is one shot whose actor performs its class's motion for the whole clip, at a speed factor drawn
     in ``[0.6, 1.5]`` (the range of the slow and fast downstream instances), with a shape and colour drawn from
-    the pools every class shares and 0-2 idle distractors (:mod:`.scene`). Defaults: 10 classes, 24 train and
+    the pools every class shares (:mod:`.scene`). A trimmed clip shows its action and no distractor: with 0-2
+    idle distractors, vanilla pre-training stayed at 34 % validation accuracy in the toy budget, against 76 %
+    without (the untrimmed videos keep them). Defaults: 10 classes, 24 train and
     6 val clips per class, 60 frames (2.4 s) at 25 fps, 64x64 px.
 
     Returns:
@@ -90,7 +92,8 @@ def write_toy_kinetics(
                     name = f"{ytid}_{time_start:06d}_{time_start + 10:06d}.mp4"
                     path = tmp / split / label / name
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    write_toy_video(path, num_frames, size, fps, [clip_instance(action, num_frames, key)], key)
+                    write_toy_video(path, num_frames, size, fps, [clip_instance(action, num_frames, key)], key,
+                                    distractors=False)
                     writer.writerow([label, ytid, time_start, time_start + 10, split])
                     bar.update()
             atomic_write_text(tmp / f"{split}.csv", rows.getvalue())

@@ -125,6 +125,7 @@ def render_video(
     draw_objects: bool = True,
     cuts: Sequence[int] = (),
     frame_step: float = 1.0,
+    distractors: bool = True,
 ) -> np.ndarray:
     """Render frames ``[start, stop)`` of a toy video, ``uint8 (T, size, size, 3)`` RGB.
 
@@ -139,12 +140,15 @@ def render_video(
         draw_objects: False renders the backgrounds alone (used to check what the objects do).
         cuts: frames where a new shot starts (new background, actor appearance and position, distractors).
         frame_step: scene frames per written frame (motion per written frame scales with it).
+        distractors: draw each shot's idle distractors (the untrimmed videos); False for toy-kinetics clips.
     """
     stop = num_frames if stop is None else stop
     seed = [int(s) for s in seed]
     cuts = sorted(c for c in cuts if 0 < c < num_frames)
     starts = shot_starts(cuts)
     shots = [plan_shot(seed, k) for k in range(len(starts))]
+    if not distractors:
+        shots = [shot._replace(distractors=()) for shot in shots]
     textures: dict[int, np.ndarray] = {}
     actor = actor_track(num_frames, instances, seed, cuts, frame_step) if draw_objects else None
     out = np.empty((stop - start, size, size, 3), dtype=np.uint8)
@@ -189,10 +193,11 @@ def _encode(path: Path, chunks: Iterator[np.ndarray], size: int, fps: int) -> No
 
 
 def write_toy_video(path: Path, num_frames: int, size: int, fps: int, instances: Sequence[ToyInstance],
-                    seed: Sequence[int], cuts: Sequence[int] = (), frame_step: float = 1.0) -> None:
+                    seed: Sequence[int], cuts: Sequence[int] = (), frame_step: float = 1.0,
+                    distractors: bool = True) -> None:
     """Render (:func:`render_video`) and encode one toy video to ``path`` (H.264 yuv420p mp4)."""
     chunks = (render_video(num_frames, size, instances, seed, s, min(s + _CHUNK, num_frames), cuts=cuts,
-                           frame_step=frame_step)
+                           frame_step=frame_step, distractors=distractors)
               for s in range(0, num_frames, _CHUNK))
     _encode(path, chunks, size, fps)
 

@@ -4,7 +4,8 @@ A video is a sequence of **shots**: the first starts at frame 0, each other one 
 background texture, its brightness and the sensor-noise level stay the same, and the **actor** keeps its
 appearance and moves continuously: outside its instances it idles (a slow drift, :data:`~.actions.IDLE_SPEED`,
 in a direction drawn anew for each idle stretch), inside an instance it performs the instance's class motion,
-starting from wherever it is. Zero to two **distractors** idle for the whole shot. At a cut everything is drawn
+starting from wherever it is. Zero to two **distractors** idle for the whole shot (untrimmed videos only:
+a toy-kinetics clip shows its action alone). At a cut everything is drawn
 anew: background, actor appearance and position, distractors (the paper's same-class boundary: two shots of one
 action, Sec. 3.2 (2)).
 
