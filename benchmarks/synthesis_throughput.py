@@ -97,7 +97,7 @@ def record_requests(args: argparse.Namespace) -> list[list[tuple[str, np.ndarray
     """Run the dataset once in-process and record every read_frames call, per sample."""
     dm = make_datamodule(args, num_workers=0)
     calls: list[tuple[str, np.ndarray]] = []
-    dataset_module = sys.modules[type(dm.train_dataset).__module__]  # where the sample code calls read_frames
+    dataset_module = sys.modules[type(dm.train_dataset.source).__module__]  # where the source calls read_frames
     original = dataset_module.read_frames
 
     def recording(path, indices, short_side=None, info=None, **kwargs):

@@ -12,7 +12,8 @@ import torch
 import yaml
 
 from bsp_lightning.data.toy import write_toy_kinetics
-from bsp_lightning.lightning_cli import build_cli, main, packaged_configs, resolve_config
+from bsp_lightning.config_files import packaged_configs, resolve_config
+from bsp_lightning.lightning_cli import build_cli, main
 from bsp_lightning.module import BSPModule, TwoHeadModule, VanillaModule
 
 NUM_TOY_CLASSES = 3
@@ -128,3 +129,57 @@ def test_ddp_two_cpu_processes_with_gloo(toy_root: Path, tmp_path: Path) -> None
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
     # 4 samples per epoch split over 2 processes at batch 2: one step each
     assert ckpt["global_step"] == 1
+
+
+def _future_warnings(record) -> list[str]:
+    return [str(w.message) for w in record if issubclass(w.category, FutureWarning)]
+
+
+def test_pretext_of_an_older_config_or_command_line_picks_the_class_through_the_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bsp_lightning import legacy
+
+    monkeypatch.setattr(legacy, "_warned", set())
+    old = tmp_path / "old.yaml"
+    config = yaml.safe_load(Path(resolve_config("toy")).read_text())
+    config["model"]["init_args"]["pretext"] = "regression"  # as configs said before ChangePointModule
+    old.write_text(yaml.safe_dump(config))
+    with pytest.warns(FutureWarning) as record:
+        assert main(["fit", "--config", str(old), "--print_config"]) == 0
+    assert len(_future_warnings(record)) == 1 and "pretext='regression'" in _future_warnings(record)[0]
+    model = yaml.safe_load(capsys.readouterr().out)["model"]
+    assert model["class_path"] == "bsp_lightning.pretrain.changepoint.ChangePointModule"
+    assert "pretext" not in model["init_args"] and model["init_args"]["lr"] == config["model"]["init_args"]["lr"]
+    # the flag; the value the class implies is dropped, another one is a one-line error
+    with pytest.warns(FutureWarning, match="pretext='classification'"):
+        assert main(["fit", "--model.pretext", "classification", "--print_config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["model"]["class_path"] == "bsp_lightning.module.BSPModule"
+    assert main(["fit", "--model", "VanillaModule", "--model.init_args.pretext=regression", "--print_config"]) == 2
+    err = capsys.readouterr().err
+    assert "VanillaModule: pretext='regression' is not possible" in err and len(err.strip().splitlines()) == 1
+
+
+def test_validate_a_checkpoint_of_an_older_version_through_the_table(
+        toy_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # LightningCLI reads the model's hyper-parameters back from --ckpt_path: an older checkpoint says BSPModule
+    # with pretext regression under the old class key
+    import pytorch_lightning as pl
+
+    from bsp_lightning import legacy
+    from bsp_lightning.module import ChangePointModule
+
+    monkeypatch.setattr(legacy, "_warned", set())
+    module = ChangePointModule(arch="resnet18", num_segments=8, num_action_classes=NUM_TOY_CLASSES)
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.strategy.connect(module)
+    path = tmp_path / "old.ckpt"
+    trainer.save_checkpoint(path)
+    saved = torch.load(path, weights_only=False)
+    saved["hyper_parameters"].pop("_class_path")
+    saved["hyper_parameters"]["pretext"] = "regression"
+    saved["bsp_lightning_class"] = "bsp_lightning.module:BSPModule"
+    torch.save(saved, path)
+    with pytest.warns(FutureWarning, match="pretext='regression'"):
+        cli = build_cli(["validate", *_tiny(toy_root, tmp_path), f"--ckpt_path={path}"])
+    assert type(cli.model) is ChangePointModule
+    assert "val/change_point_mae" in cli.trainer.callback_metrics

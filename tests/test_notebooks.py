@@ -42,6 +42,8 @@ def test_notebooks_exist_and_are_stored_without_outputs() -> None:
         "01_boundary_synthesis.ipynb",
         "02_pretrain_extract.ipynb",
         "03_evaluate.ipynb",
+        "04_heads.ipynb",
+        "05_your_own_data.ipynb",
     ]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)

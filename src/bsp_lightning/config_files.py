@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -23,6 +24,8 @@ __all__ = [
     "core_configs",
     "is_head_config",
     "merge_repeated_features",
+    "migrate_head_args",
+    "migrate_model_args",
     "packaged_configs",
     "resolve_config",
     "rewrite_configs",
@@ -155,6 +158,211 @@ def merge_repeated_features(args: list[str]) -> list[str]:
         return args
     out[first] = "--data.features=" + json.dumps(values)
     return out
+
+
+PRETEXT_KEYS = ("--model.pretext", "--model.init_args.pretext")
+MODEL_KEYS = ("--model", "--model.class_path")
+BASE_MODEL = "bsp_lightning.module.BSPModule"
+
+
+def _full_class_path(name: str) -> str:
+    # jsonargparse takes the bare name of a BSPModule subclass; the library's own are in bsp_lightning.module
+    return name if "." in name else f"bsp_lightning.module.{name}"
+
+
+def _pop_pretext(config: dict) -> tuple[str | None, object]:
+    """The model class path of a root config and its ``pretext`` (removed from ``config``), if any."""
+    model = config.get("model")
+    if not isinstance(model, dict):
+        return None, None
+    class_path = model.get("class_path") if isinstance(model.get("class_path"), str) else None
+    for section in (model.get("init_args"), model):
+        if isinstance(section, dict) and "pretext" in section:
+            return class_path, section.pop("pretext")
+    return class_path, None
+
+
+def migrate_model_args(args: list[str]) -> list[str]:
+    """The pre-training ``pretext`` of older configs and command lines, through the table of old names.
+
+    ``pretext`` left :class:`~bsp_lightning.module.BSPModule` when the regression pretext became
+    :class:`~bsp_lightning.module.ChangePointModule`. A ``--config`` file whose ``model`` says ``pretext``, or a
+    ``--model.pretext``/``--model.init_args.pretext`` option, is rewritten: the option goes, and
+    :func:`bsp_lightning.legacy.migrate_init_args` decides the class (``BSPModule`` with ``regression`` becomes
+    ``ChangePointModule``, added as a last ``--model``), warning once. A rewritten config file is passed as a
+    YAML string, which ``--config`` accepts.
+
+    Raises:
+        InputFileError: the ``pretext`` value has no meaning for the model class (one line, exit code 2).
+    """
+    from bsp_lightning import legacy
+    from bsp_lightning.utils.errors import InputFileError
+
+    out, model_class, pretext, where = [], BASE_MODEL, None, None
+    i = 0
+    while i < len(args):
+        key, sep, inline = args[i].partition("=")
+        value = inline if sep else (args[i + 1] if i + 1 < len(args) else None)
+        step = 1 if sep else 2
+        if value is None or key not in ("--config", *PRETEXT_KEYS, *MODEL_KEYS):
+            out.append(args[i])
+            i += 1
+            continue
+        if key == "--config" and Path(value).is_file():
+            try:
+                config = yaml.safe_load(Path(value).read_text())
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                config = None  # jsonargparse reports it
+            class_path, found = _pop_pretext(config) if isinstance(config, dict) else (None, None)
+            model_class = _full_class_path(class_path) if class_path else model_class
+            if found is not None:
+                pretext, where = found, value
+                value = yaml.safe_dump(config, sort_keys=False)
+            out += [f"--config={value}"] if sep else ["--config", value]
+        elif key in PRETEXT_KEYS:
+            pretext, where = yaml.safe_load(value), None
+        else:
+            if key in MODEL_KEYS and not value.lstrip().startswith("{"):
+                model_class = _full_class_path(value)
+            out += args[i : i + step]
+        i += step
+    if pretext is None:
+        return args
+    try:
+        cls, _ = legacy.migrate_init_args(model_class, {"pretext": pretext})
+    except (ImportError, TypeError) as err:
+        raise InputFileError(where, f"--model pretext: {err}") from None
+    if legacy.class_path(cls) != legacy.class_path(legacy.import_class(model_class)):
+        out.append(f"--model={legacy.class_path(cls)}")
+    return out
+
+
+SECTIONS = ("model", "data")
+
+
+def _section_of(key: str) -> tuple[str, str | None] | None:
+    """``("data", "holdout_fraction")`` for ``--data.holdout_fraction`` / ``--data.init_args.holdout_fraction``,
+    ``("data", None)`` for ``--data`` / ``--data.class_path``; ``None`` for other options."""
+    for section in SECTIONS:
+        prefix = f"--{section}"
+        if key in (prefix, f"{prefix}.class_path"):
+            return section, None
+        if key.startswith(prefix + "."):
+            name = key[len(prefix) + 1:]
+            name = name[len("init_args."):] if name.startswith("init_args.") else name
+            if name and name not in ("help", "dict_kwargs") and "." not in name:
+                return section, name
+    return None
+
+
+def _migrate(class_path: str, init: dict) -> tuple[str, dict] | None:
+    """``(class path, arguments)`` after the table of old names, or ``None`` when the class cannot be imported."""
+    from bsp_lightning import legacy
+
+    try:
+        cls, out = legacy.migrate_init_args(class_path, init)
+    except ImportError:
+        return None
+    return legacy.class_path(cls), out
+
+
+def migrate_head_args(args: list[str]) -> list[str]:
+    """Old names in a head run's ``--config`` files and ``--model.*``/``--data.*`` options, through the table of old
+    names (:mod:`bsp_lightning.legacy`): a renamed argument gets its new name, a flag that chose a class
+    (G-TAD's ``dataset: thumos``) becomes that class, each warning once; a model argument that the data now gives
+    through ``data_info`` (G-TAD's ``temporal_scale``) is dropped: the DataModule's value is the one used.
+
+    jsonargparse checks every key against the class before any constructor runs, so this happens on the command
+    line; a rewritten config file is passed on as a YAML string, which ``--config`` accepts. Classes named without
+    a module path are left as they are.
+    """
+    out: list = []
+    current: dict[str, str | None] = {section: None for section in SECTIONS}
+    origin: dict[str, Any] = {section: None for section in SECTIONS}  # where the class was set: a config or a flag
+    i = 0
+    while i < len(args):
+        key, sep, inline = args[i].partition("=")
+        value = inline if sep else (args[i + 1] if i + 1 < len(args) else None)
+        found = _section_of(key) if value is not None else None
+        if value is None or (key != "--config" and found is None):  # not one of ours: a value is its own argument
+            out.append(args[i])
+            i += 1
+            continue
+        step = 1 if sep else 2
+        if key == "--config" and Path(value).is_file():
+            config = yaml.safe_load(Path(value).read_text())
+            entry = {"config": config, "path": value, "changed": False, "sep": sep}
+            for section in SECTIONS:
+                block = config.get(section) if isinstance(config, dict) else None
+                if not isinstance(block, dict):
+                    continue
+                if isinstance(block.get("class_path"), str):
+                    current[section], origin[section] = block["class_path"], entry
+                init = block.get("init_args") if isinstance(block.get("init_args"), dict) else None
+                if current[section] is None:
+                    continue
+                migrated = _migrate(current[section], init or {})
+                if migrated is None:
+                    continue
+                path, new_init = migrated
+                if section == "model" and "data_info" in new_init and "data_info" not in (init or {}):
+                    del new_init["data_info"]  # an old model argument the data now gives
+                if path != current[section]:
+                    _set_class(origin[section], section, path)
+                    current[section] = path
+                if init is not None and new_init != init:
+                    block["init_args"] = new_init
+                    entry["changed"] = True
+            out.append(entry)
+        elif found is not None and found[1] is None:
+            current[found[0]] = value if "." in value and not value.lstrip().startswith("{") else None
+            origin[found[0]] = len(out)
+            out += args[i:i + step]
+        elif found is not None and current[found[0]] is not None:
+            section, name = found
+            migrated = _migrate(current[section], {name: value})
+            if migrated is None or (migrated[0] == current[section] and migrated[1] == {name: value}):
+                out += args[i:i + step]
+            else:
+                path, renamed = migrated
+                if path != current[section]:
+                    _set_class(origin[section] if origin[section] is not None else None, section, path, out)
+                    current[section] = path
+                for new, new_value in renamed.items():
+                    if section == "model" and new == "data_info":
+                        continue  # given by the data
+                    out += [f"--{section}.{new}={new_value}"]
+        else:
+            out += args[i:i + step]
+        i += step
+    result = []
+    for item in out:
+        if isinstance(item, dict):
+            text = yaml.safe_dump(item["config"], sort_keys=False) if item["changed"] else item["path"]
+            result += [f"--config={text}"] if item["sep"] else ["--config", text]
+        else:
+            result.append(item)
+    return result
+
+
+def _set_class(where: Any, section: str, path: str, out: list | None = None) -> None:
+    """Point the class of ``section`` at ``path`` where it was set: a config entry, an option at index ``where``
+    of ``out``, or (never set) a new ``--<section>.class_path`` option at the end of ``out``."""
+    if isinstance(where, dict):
+        block = where["config"][section]
+        block["class_path"] = path
+        if isinstance(block.get("init_args"), dict):  # the old class's options, as the new class takes them
+            migrated = _migrate(path, block["init_args"])
+            block["init_args"] = block["init_args"] if migrated is None else migrated[1]
+        where["changed"] = True
+    elif isinstance(where, int) and out is not None:
+        key = out[where].partition("=")[0]
+        if "=" in out[where]:
+            out[where] = f"{key}={path}"
+        else:
+            out[where + 1] = path
+    elif out is not None:
+        out += [f"--{section}.class_path={path}"]
 
 
 def uses_head(args: Sequence[str]) -> bool:

@@ -26,21 +26,21 @@ from typing import Any
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
+from bsp_lightning import legacy
 from bsp_lightning.callbacks import RunSummary
-from bsp_lightning.config_files import (  # noqa: F401 - re-exported: the public names of the command line
-    DEFAULT_CONFIG,
+from bsp_lightning.config_files import (
     ConfigNotFoundError,
-    configs_main,
-    core_configs,
-    is_head_config,
     merge_repeated_features,
+    migrate_head_args,
+    migrate_model_args,
     packaged_configs,
     resolve_config,
     rewrite_configs,
     uses_head,
 )
 from bsp_lightning.features.store import FeatureStoreError
-from bsp_lightning.utils.errors import InputFileError
+from bsp_lightning.heads.module import DataInfoMismatchError
+from bsp_lightning.utils.errors import InputFileError, InvalidArgumentError
 from bsp_lightning.data.datamodule import BSPDataModule
 from bsp_lightning.module import BSPModule
 
@@ -140,6 +140,44 @@ class BSPLightningCLI(LightningCLI):
             if config.get("ckpt_path") in ("best", "last"):
                 config.ckpt_path = resolve_checkpoint(config.ckpt_path, config.trainer.default_root_dir or ".")
 
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's reload of the model's hyper-parameters from ``--ckpt_path``, with the class and arguments
+        that an older version recorded read through the table of old names (:mod:`bsp_lightning.legacy`)."""
+        import torch
+
+        from bsp_lightning.models.checkpoints import CLASS_KEY
+
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if not ckpt_path or not Path(ckpt_path).is_file():
+            return
+        ckpt = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+        hparams = dict(ckpt.get("hyper_parameters") or {})
+        hparams.pop("_instantiator", None)
+        if not hparams:
+            return
+        spec = hparams.pop("_class_path", None) or ckpt.get(CLASS_KEY) or self.config[subcommand].model.class_path
+        try:
+            cls, hparams = legacy.migrate_init_args(spec, hparams)
+        except (ImportError, TypeError) as err:
+            raise InputFileError(ckpt_path, f"cannot rebuild the model it holds: {err}") from None
+        model = {"class_path": legacy.class_path(cls), "dict_kwargs": hparams}
+        try:
+            self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)
+        except SystemExit:
+            sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ValueError as err:
+            # jsonargparse reports a constructor's ValueError as the cause of its own: that cause is a rejected
+            # --model.*/--data.* value (one line on the command line), unless it is already a typed input error
+            cause = err.__cause__
+            if isinstance(cause, ValueError) and not isinstance(cause, (*_BAD_INPUT, InvalidArgumentError)):
+                raise InvalidArgumentError(" ".join(str(cause).split())) from err
+            raise
+
     def instantiate_trainer(self, **kwargs: Any):
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.trainer.get("logger") in (None, True) and "logger" not in kwargs:
@@ -208,11 +246,13 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
     if run and args and not args[0].startswith("-"):
         args = rewrite_configs(args)
     args = merge_repeated_features(args)
+    head = uses_head(args)
+    args = migrate_head_args(args) if head else migrate_model_args(args)
     argv0 = sys.argv
     # LightningCLI reads sys.argv, and DDP relaunches this command from it: it must hold the resolved args
     sys.argv = [argv0[0] if argv0 else "bsp-lightning", *args]
     try:
-        if uses_head(args):
+        if head:
             from bsp_lightning.heads import FeatureDataModule, HeadModule
 
             return HeadLightningCLI(
@@ -234,7 +274,8 @@ def build_cli(args: Sequence[str], run: bool = True) -> BSPLightningCLI:
         sys.argv = argv0
 
 
-_BAD_INPUT = (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError, MissingCheckpointError)
+_BAD_INPUT = (ConfigNotFoundError, FileNotFoundError, InputFileError, FeatureStoreError, MissingCheckpointError,
+              InvalidArgumentError, DataInfoMismatchError)
 
 
 def _bad_input_cause(err: BaseException) -> BaseException | None:
@@ -258,13 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bsp-lightning: {err}", file=sys.stderr)
         return 2
     except ValueError as err:
-        # jsonargparse wraps what a model's or DataModule's __init__ raises (e.g. LGI reading --model.glove) in a
-        # "Does not validate against any of the Union subtypes" ValueError: report the bad input underneath
+        # jsonargparse wraps what a model's or DataModule's __init__ raises: report the bad input underneath
         cause = _bad_input_cause(err)
-        if cause is None and str(err).startswith("Does not validate against any of the Union subtypes") and \
-                isinstance(err.__cause__, ValueError):
-            # a model's or DataModule's __init__ rejected a value (``--model.arch 3``): its own message, one line
-            cause = " ".join(str(err.__cause__).split())
         if cause is None:
             raise
         print(f"bsp-lightning: {cause}", file=sys.stderr)
@@ -272,3 +308,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help and argument errors: an exit code, not an exception, in-process
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
     return 0
+
+
+__getattr__ = legacy.module_getattr(__name__)

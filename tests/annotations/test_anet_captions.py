@@ -39,7 +39,7 @@ def write(tmp_path, obj=DATA, name="val_1.json"):
 
 def test_queries_stripped_clipped_and_counted(tmp_path):
     ann = load_anet_captions(write(tmp_path))
-    got = [(q.video_id, q.start, q.end, q.sentence, q.index) for q in ann.queries]
+    got = [(q.video_id, q.start, q.end, q.sentence, int(q.source.rpartition("#")[2])) for q in ann.queries]
     assert got == [
         ("v_QOlSCBRmfWY", 0.83, 19.86, "A young woman is seen standing in a room and leads into her dancing.", 0),
         ("v_QOlSCBRmfWY", 17.37, 60.81, "The girl dances around the room while the camera captures her movements.", 1),
@@ -48,6 +48,7 @@ def test_queries_stripped_clipped_and_counted(tmp_path):
         ("v_ehGHCYKzyZ8", 0.0, 61.72, "They play.", 3),
         ("v_nwznKOuZM7w", 1.0, 2.0, "Only one sentence.", 0),
     ]
+    assert ann.queries[0].source == f"{write(tmp_path).name}:v_QOlSCBRmfWY#0"
     assert ann.queries[0].duration == 82.73
     assert ann.report.anomalies == {
         "start_after_end": 1,

@@ -43,11 +43,14 @@ def test_durations_from_quoted_csv(tmp_path):
 def test_queries_kept_like_2dtan_with_counts(tmp_path):
     sta, csv_path = write(tmp_path)
     ann = load_charades_sta(sta, csv_path)
-    assert [(q.video_id, q.start, q.end, q.sentence, q.duration, q.line) for q in ann.queries] == [
-        ("AO8RW", 0.0, 6.9, "a person is putting a book on a shelf.", 33.67, 1),
-        ("46GP8", 11.9, 21.2, "a person is cooking food on a stove.", 24.83, 2),
-        ("46GP8", 20.0, 24.83, "person sneezes.", 24.83, 3),
+    assert [(q.video_id, q.start, q.end, q.sentence, q.duration, q.source) for q in ann.queries] == [
+        ("AO8RW", 0.0, 6.9, "a person is putting a book on a shelf.", 33.67, "charades_sta_train.txt:1"),
+        ("46GP8", 11.9, 21.2, "a person is cooking food on a stove.", 24.83, "charades_sta_train.txt:2"),
+        ("46GP8", 20.0, 24.83, "person sneezes.", 24.83, "charades_sta_train.txt:3"),
     ]
+    # what 2D-TAN's model reads (charades_sentence: the period before the newline goes)
+    assert [q.model_sentence for q in ann.queries] == ["a person is putting a book on a shelf",
+                                                       "a person is cooking food on a stove", "person sneezes"]
     assert ann.report.anomalies == {
         "end_clipped": 2,  # line 3 and line 6 (then empty)
         "start_after_end": 1,

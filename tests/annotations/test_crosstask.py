@@ -182,3 +182,19 @@ def test_crosstask_errors(tmp_path):
 def test_release_folder_accepted_by_contract_reader(tmp_path):
     root = make_release(tmp_path)
     assert read_crosstask_annotations(root) == read_crosstask_annotations(root / "annotations")
+
+
+def test_negative_start_is_counted_and_kept(tmp_path, capsys):
+    from bsp_lightning.annotations.cli import main
+
+    ann_dir = tmp_path / "annotations"
+    ann_dir.mkdir()
+    (ann_dir / "1_a.csv").write_text("1,-0.5,0.3\n2,1.0,1.4\n")
+    ann = load_crosstask(ann_dir)
+    # kept: the part before 0 s lies outside every segment; segments 0 and 1 ([0, 0.4)) are marked
+    assert ann.steps["a"] == [CrossTaskStep(1, -0.5, 0.3), CrossTaskStep(2, 1.0, 1.4)]
+    assert ann.report.anomalies == {"negative_start": 1}
+    assert ann.report.examples["negative_start"] == ["1_a.csv:1"]
+    assert segment_labels(ann.steps["a"], 4).tolist() == [True, True, False, False]
+    assert main(["inspect", "crosstask", str(tmp_path)]) == 0
+    assert "negative_start" in capsys.readouterr().out

@@ -24,7 +24,8 @@ def test_unexpected_errors_become_skips_naming_the_file(tmp_path, mp4_writer, mo
                        resolution=8, batch_size=4, num_workers=0, samples_per_epoch=16, seed=0, max_retries=40)
     dm.setup("fit")
     module = sys.modules[type(dm.train_dataset).__module__]
-    original_read, original_crop = module.read_frames, module.apply_crop
+    source_module = sys.modules[type(dm.train_dataset.source).__module__]  # where the video source decodes
+    original_read, original_crop = source_module.read_frames, module.apply_crop
     bad = "class_a_1.mp4"
 
     def read_frames(path, *args, **kwargs):  # a bare numpy error, as mid-stream size changes raised
@@ -40,7 +41,7 @@ def test_unexpected_errors_become_skips_naming_the_file(tmp_path, mp4_writer, mo
             raise RuntimeError("crop failed")
         return original_crop(*args, **kwargs)
 
-    monkeypatch.setattr(module, "read_frames", read_frames)
+    monkeypatch.setattr(source_module, "read_frames", read_frames)
     monkeypatch.setattr(module, "apply_crop", apply_crop)
     with caplog.at_level(logging.DEBUG, logger="bsp_lightning.data.datamodule"):
         batches = list(dm.train_dataloader())

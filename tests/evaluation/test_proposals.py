@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from bsp_lightning.evaluation._io import EvaluationInputError
-from bsp_lightning.evaluation.proposals import average_recall_vs_proposals, read_proposals
+from bsp_lightning.evaluation.formats import read_proposals
+from bsp_lightning.evaluation.proposals import average_recall_vs_proposals
 
 GT_VIDEOS = ["a", "a", "b"]
 GT_SEGMENTS = [[0, 10], [20, 30], [0, 5]]

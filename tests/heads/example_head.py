@@ -69,9 +69,8 @@ class ExampleHead(HeadModule):
 
     task = "detection"
 
-    def __init__(self, feature_dim: int = 0, data_info: dict | None = None, lr: float = 1e-2) -> None:
-        super().__init__(feature_dim, data_info, lr=lr)
-        self.save_hyperparameters()
+    def __init__(self, feature_dim: int = 0, data_info: dict | None = None, lr: float = 1e-2, **kwargs) -> None:
+        super().__init__(feature_dim, data_info, lr=lr, **kwargs)
         self.model = self.build_model()
         self.ground_truth = None
 
@@ -91,7 +90,7 @@ class ExampleHead(HeadModule):
                                 for c in top]))
         return items
 
-    def external_data(self):
+    def prediction_metadata(self):
         return {"used": False, "details": "example head: labels from its own linear classifier"}
 
     def build_metric(self):
@@ -99,7 +98,7 @@ class ExampleHead(HeadModule):
 
         def score(predictions):
             videos, labels, segments, scores = [], [], [], []
-            for vid, dets in predictions["results"].items():
+            for vid, dets in predictions.results.items():
                 for det in dets:
                     videos.append(vid), labels.append(det["label"]), segments.append(det["segment"])
                     scores.append(det["score"])
@@ -133,4 +132,4 @@ def make_example(folder: Path) -> list[str]:
 
 HEAD = HeadSpec(name="example", module=ExampleHead, datamodule=ExampleDataModule, configs=CONFIGS,
                 task="detection", description="whole-video linear classifier (contract test only)",
-                make_example=make_example)
+                make_example=make_example, primary_metric="average_mAP")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 
 from bsp_lightning.heads import FeatureDataModule, HeadModule, HeadSpec, available_heads, head_errors
+from bsp_lightning.legacy import import_class
 from bsp_lightning.lightning_cli import HeadLightningCLI, build_cli, main
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -31,6 +33,7 @@ def test_spec_types(name: str) -> None:
     assert spec.module.task == spec.task
     assert spec.config_files(), f"head {name} ships no config"
     assert callable(spec.make_example), f"head {name} has no make_example for this test"
+    assert spec.primary_metric, f"head {name} names no primary metric"
 
 
 @pytest.mark.parametrize(
@@ -44,7 +47,36 @@ def test_every_config_parses(name: str, config: str, capsys: pytest.CaptureFixtu
     model_cls = printed["model"]["class_path"]
     data_cls = printed["data"]["class_path"]
     assert model_cls.rsplit(".", 1)[1] == SPECS[name].module.__name__
-    assert data_cls.rsplit(".", 1)[1] == SPECS[name].datamodule.__name__
+    # a head may have one DataModule class per benchmark, all subclasses of its spec's
+    assert issubclass(import_class(data_cls), SPECS[name].datamodule)
+
+
+def _parameters(cls: type, stop: type) -> set[str]:
+    """Every constructor parameter of ``cls`` and of its bases up to ``stop`` (what ``**kwargs`` forwards)."""
+    names = set()
+    for klass in cls.__mro__[: cls.__mro__.index(stop) + 1]:
+        if "__init__" in vars(klass):
+            names |= {p.name for p in inspect.signature(klass.__init__).parameters.values()
+                      if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"}
+    return names
+
+
+@pytest.mark.parametrize(
+    "name,config", sorted((n, c) for n, s in SPECS.items() for c in s.config_files()), ids=lambda v: str(v)
+)
+def test_help_shows_every_option_of_the_class_and_its_bases(name: str, config: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # subclasses take their own arguments and pass the base's on with **kwargs: jsonargparse must still list them
+    path = SPECS[name].config_files()[config]
+    printed = yaml.safe_load(path.read_text())
+    for section, stop in (("model", HeadModule), ("data", FeatureDataModule)):
+        cls = import_class(printed[section]["class_path"])
+        assert main(["fit", "--config", str(path), f"--{section}.help", printed[section]["class_path"]]) == 0
+        shown = capsys.readouterr().out
+        expected = _parameters(cls, stop) - ({"feature_dim", "data_info"} if section == "model" else set())
+        missing = [p for p in sorted(expected)
+                   if f"--{section}.{p} " not in shown and f"--{section}.{p}\n" not in shown]
+        assert not missing, f"{cls.__name__}: --{section}.help does not show {missing}"
 
 
 def _reader(task: str):
@@ -69,3 +101,4 @@ def test_fast_dev_run_fit_then_test(name: str, tmp_path: Path) -> None:
     predictions = _reader(spec.task)(written)
     assert predictions is not None
     assert cli.model.test_results and all(0.0 <= v <= 1.0 for v in cli.model.test_results.values())
+    assert spec.primary_metric in cli.model.test_results, f"{spec.primary_metric} is not among {cli.model.test_results}"

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bsp_lightning.features.store import FeatureStore
-from bsp_lightning.heads import MISSING_FEATURES_FILE, FeatureCoverageError, FeatureDataModule, holdout_split
+from bsp_lightning.heads import (MISSING_FEATURES_FILE, FeatureCoverageError, FeatureDataModule, InputFileError,
+                                 InvalidArgumentError, holdout_split)
 
 
 class _Ids(FeatureDataModule):
@@ -30,9 +31,13 @@ def test_missing_features_counted_listed_and_v_prefix_matched(tmp_path: Path, ca
     assert dm.feature_dim == 4
     with caplog.at_level(logging.WARNING):
         assert dm.dataset("train") == ["v_a", "c"]
-    assert "1 of 3 annotated train videos have no features (skipped), e.g. 'b'" in caplog.text
+    warnings = [r.getMessage() for r in caplog.records if "train split" in r.getMessage()]
+    assert len(warnings) == 1 and "_Ids train split: missing_features: 1 of 3 (e.g. 'b')" in warnings[0]
+    assert str(tmp_path / "run" / MISSING_FEATURES_FILE) in warnings[0]
     assert (tmp_path / "run" / MISSING_FEATURES_FILE).read_text() == "train\tb\n"
     assert dm.missing_features == {"train": ["b"]}
+    assert dm.skips.counts("train") == {"missing_features": 1}
+    assert dm.skips.as_dict() == {"train": {"missing_features": 1}}
 
 
 def test_without_a_trainer_nothing_is_written(tmp_path: Path, monkeypatch) -> None:
@@ -74,3 +79,67 @@ def test_holdout_split_is_seeded_by_video_and_sorted() -> None:
     assert holdout_split(["x", "y"], 0.1)[1] != []  # at least one validation video
     with pytest.raises(ValueError):
         holdout_split(ids, 1.0)
+
+
+class _Held(FeatureDataModule):
+    """Training videos a..j (b without features); the hold-out gives train and val, each a list of matched ids."""
+
+    def build_dataset(self, split):
+        if split in ("train", "val"):
+            ids = self.hold_out(f"{c}" for c in "abcdefghij")[split]
+        else:
+            ids = ["a"]
+        for vid in ids:
+            if vid.endswith("x"):
+                self.skips.add(split, "empty_query", example=vid)
+        return list(self.match_videos(ids, split).values()) if ids else []
+
+
+def test_hold_out_draws_among_videos_with_features_and_writes_split_json_once(tmp_path: Path) -> None:
+    ids = list("abcdefghij")
+    folder = _features(tmp_path / "f", [v for v in ids if v != "b"])
+    dm = _Held(str(folder), "ann.json", val_fraction=0.2, seed=5)
+    split = dm.hold_out(ids)  # no trainer yet: nothing written
+    expected_val = holdout_split([v for v in ids if v != "b"], 0.2, 5)[1]  # 2 of the 9 videos with features
+    assert split["val"] == expected_val and len(expected_val) == 2
+    assert split["train"] == sorted(set(ids) - set(expected_val)) and "b" in split["train"]
+    assert dm.hold_out(["z"]) is split  # the first call decides
+    dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path / "run"))
+    dm.setup("fit")
+    import json
+
+    saved = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert saved == {"train": split["train"], "val": expected_val, "val_fraction": 0.2, "seed": 5, "split_file": None}
+    (tmp_path / "run" / "split.json").unlink()
+    dm.setup("fit")
+    assert not (tmp_path / "run" / "split.json").exists()  # written once
+    assert dm.skips.counts("train") == {"missing_features": 1}
+
+
+def test_a_user_split_file_wins_and_val_fraction_is_checked(tmp_path: Path) -> None:
+    import json
+
+    folder = _features(tmp_path / "f", list("abcdefghij"))
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps({"train": ["a", "c", "d", "zz"], "val": ["j", "b"]}))
+    dm = _Held(str(folder), "ann.json", split_file=str(given))
+    assert dm.hold_out(list("abcdefghij")) == {"train": ["a", "c", "d"], "val": ["b", "j"]}
+    given.write_text(json.dumps({"val": ["a"]}))
+    with pytest.raises(InputFileError, match="given.json: a split file is a JSON object with a \"train\" list"):
+        _Held(str(folder), "ann.json", split_file=str(given)).hold_out(["a"])
+    for bad in (1.0, -0.1):
+        with pytest.raises(InvalidArgumentError, match="val_fraction must be in"):
+            _Held(str(folder), "ann.json", val_fraction=bad)
+
+
+def test_skip_counts_warn_once_per_split_and_survive_a_rebuild(tmp_path: Path, caplog) -> None:
+    folder = _features(tmp_path / "f", list("abcdefghij"))
+    dm = _Held(str(folder), "ann.json", val_fraction=0.0)
+    dm.skips.add("train", "end_past_video", 2, example="a.txt:3")  # e.g. counted when the annotations were read
+    with caplog.at_level(logging.WARNING):
+        dm.dataset("train")
+        dm.dataset("train")
+    assert [r.getMessage() for r in caplog.records].count("_Held train split: end_past_video: 2 (e.g. 'a.txt:3')") == 1
+    dm._datasets.clear()  # a teardown that frees the datasets: building again counts nothing twice
+    dm.dataset("train")
+    assert dm.skips.as_dict() == {"train": {"end_past_video": 2}} and dm.skips.total() == 2

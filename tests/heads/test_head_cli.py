@@ -121,3 +121,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
         assert main(["fit", *args, override, "--logger=none"]) == 2
         err = capsys.readouterr().err
         assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_test_on_other_data_than_the_checkpoints_is_one_line(tmp_path: Path, capsys) -> None:
+    # data_info (here the class names) is recorded in the checkpoint and compared before the weights are loaded
+    args = example_head.make_example(tmp_path)
+    assert main(["fit", *args, "--logger=none", "--trainer.max_epochs=1"]) == 0
+    annotations = tmp_path / "anet.json"
+    annotations.write_text(annotations.read_text().replace('"run"', '"walk"'))
+    capsys.readouterr()
+    assert main(["test", *args, "--logger=none", "--ckpt_path=last"]) == 2
+    err = capsys.readouterr().err
+    assert "the data is not what the model was trained on: classes: 2 entries in the checkpoint, 2 entries in the " \
+           "data (first difference at 0: 'jump' vs 'jump')" not in err
+    assert "classes: 2 entries in the checkpoint, 2 entries in the data (first difference at 1: 'run' vs 'walk')" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

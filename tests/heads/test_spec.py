@@ -8,7 +8,7 @@ import pytest
 
 from bsp_lightning.heads import spec as spec_module
 from bsp_lightning.heads import HeadSpec, available_heads, head_configs, head_errors, load_head
-from bsp_lightning.lightning_cli import configs_main, is_head_config
+from bsp_lightning.config_files import configs_main, is_head_config
 
 sys.path.insert(0, str(Path(__file__).parent))
 import example_head  # noqa: E402

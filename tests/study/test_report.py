@@ -10,7 +10,7 @@ import pytest
 
 from bsp_lightning.study.config import PAPER_ORDER, comparisons, preset, stage_hash
 from bsp_lightning.study.figure import write_png
-from bsp_lightning.study.heads import discover_heads, head_arguments, primary_metric
+from bsp_lightning.study.heads import discover_heads, head_arguments, primary_metric, split_arguments
 from bsp_lightning.study.report import summarise, write_csv, write_markdown
 from bsp_lightning.study.statistics import Interval
 
@@ -94,16 +94,19 @@ def test_primary_metric_and_head_arguments(tmp_path: Path):
     assert primary_metric("grounding", {"R@1,IoU=0.3": 1, "R@1,IoU=0.5": 2}) == "R@1,IoU=0.5"
     assert primary_metric("detection", {"mAP@0.5": 1}) == "mAP@0.5"
     assert primary_metric("actionness", {}) is None
+    assert primary_metric("detection", {"mAP@0.50": 1, "average_mAP": 2}) == "average_mAP"
 
-    class Grounding:
-        def __init__(self, features, annotations, train_file="a", test_files="b"):
-            pass
-
-    spec = SimpleNamespace(task="grounding", datamodule=Grounding)
-    assert head_arguments(spec, tmp_path) == [f"--data.annotations={tmp_path}", "--data.train_file=toy_sta_train.txt",
-                                              "--data.test_files=toy_sta_test.txt"]
-    spec = SimpleNamespace(task="detection", datamodule=Grounding)
-    assert head_arguments(spec, tmp_path) == [f"--data.annotations={tmp_path / 'activity_net.json'}"]
+    specs, _ = discover_heads(("lgi", "tan2d", "gtad", "actionness"))
+    for name in ("lgi", "tan2d"):  # the toy Charades-STA names, given by the heads' specs
+        assert head_arguments(specs[name], tmp_path) == [f"--data.annotations={tmp_path}",
+                                                         "--data.train_file=toy_sta_train.txt",
+                                                         "--data.test_files=toy_sta_test.txt"]
+    assert head_arguments(specs["gtad"], tmp_path) == [f"--data.annotations={tmp_path / 'activity_net.json'}"]
+    assert head_arguments(specs["actionness"], tmp_path) == [f"--data.annotations={tmp_path / 'crosstask_release'}"]
+    assert head_arguments(SimpleNamespace(study_inputs=None), tmp_path) == []
+    # every head is tested on the toy test split (the one the bootstrap resamples), actionness included
+    assert split_arguments(specs["actionness"], tmp_path) == [f"--data.split_file={tmp_path / 'splits.json'}"]
+    assert [split_arguments(specs[name], tmp_path) for name in ("lgi", "tan2d", "gtad")] == [[], [], []]
 
 
 def test_discover_reports_missing_heads():
@@ -115,7 +118,15 @@ def test_discover_reports_missing_heads():
 
 def test_presets_and_hash():
     quick, default = preset("quick"), preset("default")
-    assert quick.seeds == (0,) and default.seeds == (0, 1, 2) and default.feature_sets == PAPER_ORDER
+    assert quick.seeds == (0,) and default.seeds == (0, 1) and default.feature_sets == PAPER_ORDER
+    # the default pre-training budget is the main job's (`fit --config toy`), the one measured against the floors
+    import yaml
+
+    from bsp_lightning.lightning_cli import resolve_config
+
+    toy = yaml.safe_load(open(resolve_config("toy")))
+    assert (default.pretrain["max_epochs"], default.pretrain["samples_per_epoch"], default.pretrain["batch_size"]) == (
+        toy["trainer"]["max_epochs"], toy["data"]["samples_per_epoch"], toy["data"]["batch_size"])
     full = preset("default", full=True)
     assert {"two_head", "distillation", "bsp_speed", "bsp_class"} <= set(full.variants)
     assert stage_hash("a", {"x": 1, "y": 2}) == stage_hash("a", {"y": 2, "x": 1}) != stage_hash("b")

@@ -80,3 +80,23 @@ def test_command_line(collection, tmp_path, capsys):
     assert data_main(["check-videos", str(collection), "--workers", "1", "--no-progress"]) == 1
     assert data_main(["check-videos", str(tmp_path / "nothing")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_partial_detail_gives_the_count_the_container_declares(kit, collection, tmp_path):
+    # a half-downloaded faststart MP4: its header still declares 48 frames, the packets left are fewer
+    full = tmp_path / "full.mp4"
+    with av.open(str(full), mode="w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264rgb", rate=25)
+        stream.width = stream.height = 32
+        stream.pix_fmt, stream.options = "rgb24", {"crf": "0", "preset": "ultrafast"}
+        for frame in kit.numbered_frames(48):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    data = full.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    record = check_video(tmp_path / "cut.mp4")
+    assert record["problems"] == ["partial"] and 0 < record["decoded_frames"] < 48
+    assert record["detail"].startswith(f"{record['decoded_frames']} of 48 frames decoded (the file ends before")
+    # Matroska declares no frame count, only its duration: 40 frames at 25 fps = 1.6 s
+    record = check_video(collection / "partial.mkv")
+    assert record["detail"].startswith(f"{record['decoded_frames']} of about 40 frames decoded (the file ends")

@@ -8,7 +8,8 @@ import pytest
 from bsp_lightning.features.store import FeatureStoreError
 from bsp_lightning.features.resample import interpolate_to_length
 from bsp_lightning.heads import FeatureCoverageError
-from bsp_gtad.data import GTADDataModule, make_windows
+from bsp_gtad.data import GTADActivityNetData
+from bsp_gtad.thumos import make_windows
 from bsp_gtad.targets import gtad_targets
 
 
@@ -22,7 +23,7 @@ def test_make_windows_official_rule():
 
 def test_activitynet_items(tiny_anet):
     feats, anno = tiny_anet
-    dm = GTADDataModule(str(feats), str(anno), temporal_scale=16, max_duration=16)
+    dm = GTADActivityNetData(str(feats), str(anno), temporal_scale=16, max_duration=16)
     train = dm.dataset("train")
     assert [r["video_id"] for r in train.records] == ["vid0", "vid1", "vid2", "vid3"]
     item = train[1]
@@ -35,7 +36,8 @@ def test_activitynet_items(tiny_anet):
     np.testing.assert_allclose(item["start"].numpy(), start, atol=1e-6)
     np.testing.assert_allclose(item["iou_map"].numpy(), iou, atol=1e-6)
     assert item["video_labels"].tolist() == [1.0, 1.0]
-    assert dm.data_info == {"classes": ["jump", "run"], "dataset": "activitynet"}
+    assert dm.data_info == {"classes": ["jump", "run"], "benchmark": "activitynet", "temporal_scale": 16,
+                            "max_duration": 16}
 
 
 def test_skips_and_coverage(tiny_anet, tmp_path, caplog):
@@ -47,28 +49,29 @@ def test_skips_and_coverage(tiny_anet, tmp_path, caplog):
                                   "annotations": [{"segment": [1, 2], "label": "run"}]}
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    dm = GTADDataModule(str(feats), str(bad), temporal_scale=16, max_duration=16)
+    dm = GTADActivityNetData(str(feats), str(bad), temporal_scale=16, max_duration=16)
     train = dm.dataset("train")
     assert "vid0" not in [r["video_id"] for r in train.records]
-    assert dm.skipped == {"zero-length or reversed segments": 1, "segments outside the feature-covered span": 1,
-                          "videos without a usable segment": 1}
+    assert dm.skips.counts("train") == {"zero-length or reversed segments": 1,
+                                        "segments outside the feature-covered span": 1,
+                                        "videos without a usable segment": 1, "missing_features": 1}
     assert dm.missing_features["train"] == ["nofeat"]
     only = tmp_path / "only.json"
     only.write_text(json.dumps({"database": {"x": data["database"]["nofeat"]}}))
     with pytest.raises(FeatureCoverageError, match="v_"):
-        GTADDataModule(str(feats), str(only), temporal_scale=16).dataset("train")
+        GTADActivityNetData(str(feats), str(only), temporal_scale=16).dataset("train")
 
 
 def test_wrong_width_file_is_one_line(tiny_anet):
     feats, anno = tiny_anet
     np.save(feats / "v_vid2.npy", np.zeros((48, 7), dtype=np.float32))
     with pytest.raises(FeatureStoreError, match="v_vid2.npy"):
-        GTADDataModule(str(feats), str(anno), temporal_scale=16).dataset("train")
+        GTADActivityNetData(str(feats), str(anno), temporal_scale=16).dataset("train")
 
 
 def test_holdout_validation(tiny_anet):
     feats, anno = tiny_anet
-    dm = GTADDataModule(str(feats), str(anno), temporal_scale=16, val_subset="holdout")
+    dm = GTADActivityNetData(str(feats), str(anno), temporal_scale=16, val_subset="holdout")
     train = {r["video_id"] for r in dm.dataset("train").records}
     val = {r["video_id"] for r in dm.dataset("val").records}
     assert len(val) == 1 and not train & val and train | val == {"vid0", "vid1", "vid2", "vid3"}

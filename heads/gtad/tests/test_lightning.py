@@ -6,15 +6,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import pytorch_lightning as pl
+import torch
 
-from bsp_lightning.evaluation._io import EvaluationInputError
 from bsp_lightning.evaluation.formats import read_detections
 from bsp_lightning.features.store import FeatureStore
-from bsp_gtad.data import GTADDataModule
+from bsp_lightning.heads import DataInfoMismatchError
+from bsp_gtad.classifier import ClassScoreError
+from bsp_gtad.data import GTADActivityNetData
 from bsp_gtad.lightning import GTADModule
+from bsp_gtad.thumos import GTADThumosData
 
-TINY_MODEL = dict(temporal_scale=16, max_duration=16, hidden_1d=16, hidden_2d=8, hidden_3d=16, inner_points=4,
-                  context_points=2, groups=4, width_group=2)
+TINY_MODEL = dict(hidden_1d=16, hidden_2d=8, hidden_3d=16, inner_points=4, context_points=2, groups=4, width_group=2)
 
 
 def _trainer(root: Path, **kw) -> pl.Trainer:
@@ -26,7 +28,8 @@ def _trainer(root: Path, **kw) -> pl.Trainer:
 
 def test_fast_dev_run_activitynet(tiny_anet, tmp_path):
     feats, anno = tiny_anet
-    dm = GTADDataModule(str(feats), str(anno), batch_size=2, temporal_scale=16, max_duration=16, test_subset="testing")
+    dm = GTADActivityNetData(str(feats), str(anno), batch_size=2, temporal_scale=16, max_duration=16,
+                             test_subset="testing")
     model = GTADModule(dm.feature_dim, dm.data_info, **TINY_MODEL)
     trainer = _trainer(tmp_path / "run")
     trainer.fit(model, datamodule=dm)
@@ -46,7 +49,8 @@ def test_fast_dev_run_activitynet(tiny_anet, tmp_path):
 
 def test_class_score_file(tiny_anet, tmp_path):
     feats, anno = tiny_anet
-    dm = GTADDataModule(str(feats), str(anno), batch_size=2, temporal_scale=16, max_duration=16, test_subset="testing")
+    dm = GTADActivityNetData(str(feats), str(anno), batch_size=2, temporal_scale=16, max_duration=16,
+                             test_subset="testing")
     scores = tmp_path / "cls.json"
     scores.write_text(json.dumps({"results": {"vid5": [0.2, 0.7]}, "class": ["jump", "run"]}))
     model = GTADModule(dm.feature_dim, dm.data_info, class_scores=str(scores), **TINY_MODEL)
@@ -58,10 +62,10 @@ def test_class_score_file(tiny_anet, tmp_path):
     assert dets[0]["score"] / dets[half]["score"] == pytest.approx(0.7 / 0.2)
     assert str(scores) in data["external_data"]["labels"]
     scores.write_text(json.dumps({"results": {"other": [0.2, 0.7]}, "class": ["jump", "run"]}))
-    with pytest.raises(EvaluationInputError, match="1 test video"):
+    with pytest.raises(ClassScoreError, match="1 test video"):
         _trainer(tmp_path / "run2").test(model, datamodule=dm)
     scores.write_text(json.dumps({"results": {"v_vid5": [0.2, 0.7]}, "class": ["jump", "swim"]}))
-    with pytest.raises(EvaluationInputError, match="swim"):
+    with pytest.raises(ClassScoreError, match="swim"):
         _trainer(tmp_path / "run3").test(model, datamodule=dm)
 
 
@@ -88,10 +92,10 @@ def _thumos(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def test_fast_dev_run_thumos(tmp_path):
     feats, val, test = _thumos(tmp_path)
-    dm = GTADDataModule(str(feats), str(val), batch_size=2, dataset="thumos", temporal_scale=16, max_duration=8,
+    dm = GTADThumosData(str(feats), str(val), batch_size=2, temporal_scale=16, max_duration=8,
                         test_annotations=str(test), window_stride=8, tail_threshold=3)
-    model = GTADModule(dm.feature_dim, dm.data_info, dataset="thumos", nms_denominator=0.46, top_k=200,
-                       max_proposal_seconds=10.0, **dict(TINY_MODEL, max_duration=8, kernel_2d=3, padding_2d=1))
+    model = GTADModule(dm.feature_dim, dm.data_info, nms_denominator=0.46, top_k=200,
+                       max_proposal_seconds=10.0, **dict(TINY_MODEL, kernel_2d=3, padding_2d=1))
     trainer = _trainer(tmp_path / "run", limit_val_batches=0)
     trainer.fit(model, datamodule=dm)
     # 40 snippets: windows at 0, 8, 16 (int((40 + 8 - 16) / 8) = 4 -> 0, 8, 16, 24); 13 snippets: one padded window
@@ -105,8 +109,40 @@ def test_fast_dev_run_thumos(tmp_path):
 
 
 def test_mismatched_scales_are_one_line(tiny_anet, tmp_path):
+    # the model takes T and D from the data (data_info); a model built for other data is named at test time
     feats, anno = tiny_anet
-    dm = GTADDataModule(str(feats), str(anno), batch_size=2, temporal_scale=32, max_duration=16)
+    trained = GTADActivityNetData(str(feats), str(anno), batch_size=2, temporal_scale=16, max_duration=16)
+    model = GTADModule(trained.feature_dim, trained.data_info, **TINY_MODEL)
+    assert model.temporal_scale == 16 and model.mask.shape == (16, 16)
+    dm = GTADActivityNetData(str(feats), str(anno), batch_size=2, temporal_scale=32, max_duration=16)
+    with pytest.raises(DataInfoMismatchError, match="temporal_scale: 16 in the checkpoint, 32 in the data"):
+        _trainer(tmp_path / "run").test(model, datamodule=dm)
+
+
+def test_a_checkpoint_with_the_old_hyper_parameter_names_loads(tiny_anet, tmp_path, monkeypatch):
+    # before data_info was the only data-to-model channel, T, D and the benchmark ("dataset") were model arguments
+    from bsp_lightning import legacy
+
+    monkeypatch.setattr(legacy, "_warned", set())
+    feats, anno = tiny_anet
+    dm = GTADActivityNetData(str(feats), str(anno), batch_size=2, temporal_scale=16, max_duration=16,
+                             test_subset="testing")
     model = GTADModule(dm.feature_dim, dm.data_info, **TINY_MODEL)
-    with pytest.raises(ValueError, match="temporal_scale = 32 but model.temporal_scale = 16"):
-        _trainer(tmp_path / "run").fit(model, datamodule=dm)
+    trainer = _trainer(tmp_path / "run", fast_dev_run=False, max_epochs=1, limit_train_batches=1, limit_val_batches=1)
+    trainer.fit(model, datamodule=dm)
+    trainer.save_checkpoint(tmp_path / "new.ckpt")
+    state = torch.load(tmp_path / "new.ckpt", map_location="cpu", weights_only=False)
+    hparams, info = state["hyper_parameters"], state["hyper_parameters"]["data_info"]
+    hparams.update(dataset=info.pop("benchmark"), temporal_scale=info.pop("temporal_scale"),
+                   max_duration=info.pop("max_duration"))
+    info["dataset"] = "activitynet"
+    torch.save(state, tmp_path / "old.ckpt")
+    with pytest.warns(FutureWarning, match="temporal_scale"):
+        old = GTADModule.load_from_checkpoint(tmp_path / "old.ckpt")
+    assert old.data_info == model.data_info and (old.temporal_scale, old.max_duration) == (16, 16)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), old.state_dict().values()))
+    # tested through --ckpt_path: the recorded data_info (old names) is compared with the data's, then loaded
+    _trainer(tmp_path / "run2").test(model, datamodule=dm, ckpt_path=tmp_path / "old.ckpt")
+    with pytest.raises(DataInfoMismatchError, match="max_duration: 16 in the checkpoint, 8 in the data"):
+        other = GTADActivityNetData(str(feats), str(anno), temporal_scale=16, max_duration=8, test_subset="testing")
+        _trainer(tmp_path / "run3").test(model, datamodule=other, ckpt_path=tmp_path / "old.ckpt")

@@ -1,4 +1,4 @@
-"""Losses computed by hand (shared/heads/gtad-actionness.md 1.5)."""
+"""Losses computed by hand (docs/heads/gtad-actionness.md §1.5)."""
 
 import math
 

@@ -63,7 +63,7 @@ def test_gcnext_temporal_stream():
 
 
 def _align1d_reference(x: np.ndarray, lo: float, hi: float, points: int) -> np.ndarray:
-    """Line-by-line port of the official Align1D CUDA kernel semantics (shared/heads/gtad-actionness.md 1.3)."""
+    """Line-by-line port of the official Align1D CUDA kernel semantics (docs/heads/gtad-actionness.md §1.3)."""
     c, t = x.shape
     width = max(hi - lo, 1.0)
     bin_size = width / points

@@ -1,4 +1,4 @@
-"""Post-processing cases computed by hand (shared/heads/gtad-actionness.md 1.7)."""
+"""Post-processing cases computed by hand (docs/heads/gtad-actionness.md §1.7)."""
 
 import math
 
@@ -127,3 +127,21 @@ def test_candidates_against_double_loop():
     expected = [(s / t, (s + d + 1) / t, clr[d, s], reg[d, s]) for d in range(t) for s in range(t)
                 if s + d + 1 < t and s_flags[s] and e_flags[s + d + 1]]
     np.testing.assert_allclose(candidates(start, end, clr, reg), np.array(expected).reshape(-1, 4), rtol=0, atol=0)
+
+
+def test_video_with_one_candidate_keeps_it():
+    # The official anet gtad_postprocess.py calls Soft_NMS only when len(df) > 1 (its "while len > 1" loop would
+    # drop a lone candidate): one candidate is kept with its clr * reg score.
+    start = np.array([0.9, 0.1, 0.1, 0.1])  # start flags: 0 only
+    end = np.array([0.1, 0.1, 0.1, 0.9])  # end flags: 3 only -> the one candidate s = 0, e = 3 (d = 2)
+    clr = np.full((4, 4), 0.5)
+    reg = np.full((4, 4), 0.5)
+    clr[2, 0], reg[2, 0] = 0.75, 0.4
+    np.testing.assert_allclose(video_proposals(start, end, clr, reg, 10.0), [[0.0, 7.5, 0.75 * 0.4]])
+
+
+def test_video_without_candidates_has_no_proposals():
+    # start flags: 0 only; end flags: 3 only; with D = 2 the ends s + d + 1 of s = 0 are 1 and 2, never flagged
+    out = video_proposals(np.array([0.9, 0.1, 0.1, 0.1]), np.array([0.1, 0.1, 0.1, 0.9]), np.zeros((2, 4)),
+                          np.zeros((2, 4)), 10.0)
+    assert out.shape == (0, 3)

@@ -1,4 +1,4 @@
-"""Targets computed by hand (shared/heads/gtad-actionness.md 1.4)."""
+"""Targets computed by hand (docs/heads/gtad-actionness.md §1.4)."""
 
 import numpy as np
 import pytest

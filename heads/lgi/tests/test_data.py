@@ -1,4 +1,5 @@
-"""Tokeniser, vocabulary, attention-guidance target, LGI-style annotation reading, feature bank and dataset."""
+"""Tokeniser, vocabulary, attention-guidance target, feature bank and dataset (the "lgi" annotation policy is the
+core's: tests/annotations/test_grounding.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import pytest
 from bsp_lightning.annotations.errors import AnnotationError
 from bsp_lightning.features.resample import strided_subsample
 from bsp_lightning.text import Vocabulary
-from bsp_lgi.annotations import read_anet_captions_lgi, read_charades_sta_lgi
 from bsp_lgi.data import LGIDataModule, attention_mask, build_vocabulary, collate, encode_query, tokenize
 from bsp_lgi.features import FeatureBank
 
@@ -75,32 +75,6 @@ def test_attention_mask_hand_computed(start, end, duration, num_features, expect
 def test_attention_mask_rejects_bad_duration():
     with pytest.raises(ValueError, match="duration"):
         attention_mask(0.0, 1.0, 0.0, 10)
-
-
-def test_charades_reader_keeps_everything_and_counts(tmp_path, charades_files):
-    lines = STA_LINES + ["", "ZZZZZ 1.0 2.0##video without a duration"]
-    charades_files(tmp_path, "train", {"AO8RW": 30.0, "Y6R7T": 31.5}, lines)
-    queries, report = read_charades_sta_lgi(tmp_path / "charades_sta_train.txt", tmp_path / "Charades_v1_train.csv")
-    assert [(q.video_id, q.start, q.end) for q in queries] == [
-        ("AO8RW", 0.0, 6.9), ("AO8RW", 12.3, 19.4), ("Y6R7T", 30.1, 25.0), ("Y6R7T", 0.0, 40.0)]
-    assert queries[3].end > queries[3].duration == 31.5  # not clipped
-    assert report.anomalies == {"start_after_end": 1, "end_past_video": 1, "blank_line": 1, "missing_duration": 1}
-
-
-def test_charades_reader_one_line_error(tmp_path, charades_files):
-    charades_files(tmp_path, "train", {"AO8RW": 30.0}, ["AO8RW 0.0 x##a person"])
-    with pytest.raises(AnnotationError, match=r"charades_sta_train.txt:1: end is not a number"):
-        read_charades_sta_lgi(tmp_path / "charades_sta_train.txt", tmp_path / "Charades_v1_train.csv")
-
-
-def test_anet_reader_reads_files_in_order(tmp_path):
-    (tmp_path / "a.json").write_text('{"v_x": {"duration": 10, "timestamps": [[0, 4], [3, 12]], '
-                                     '"sentences": [" A man.", "He sits."]}}')
-    (tmp_path / "b.json").write_text('{"v_y": {"duration": 5, "timestamps": [[1, 2]], "sentences": ["x", "y"]}}')
-    queries, report = read_anet_captions_lgi([tmp_path / "a.json", tmp_path / "b.json"])
-    assert [(q.video_id, q.start, q.end, q.sentence) for q in queries] == [
-        ("v_x", 0.0, 4.0, "A man."), ("v_x", 3.0, 12.0, "He sits."), ("v_y", 1.0, 2.0, "x")]
-    assert report.anomalies == {"end_past_video": 1, "unpaired_entry": 1}
 
 
 @pytest.mark.parametrize("memmap_above_gb", [4.0, 0.0])
@@ -170,8 +144,8 @@ def test_bad_input_is_counted_not_raised(tmp_path, charades_files):
     dm = LGIDataModule(str(tmp_path / "feats"), str(tmp_path / "ann"), batch_size=2, val_fraction=0.0)
     ds = dm.dataset("train")
     assert len(ds) == 2
-    assert dict(dm.reports["train"]) == {"end_past_video": 1, "truncated_query": 1, "empty_query": 1,
-                                         "empty_video": 1, "missing_features": 1}
+    assert dm.skips.counts("train") == {"end_past_video": 1, "truncated_query": 1, "empty_query": 1,
+                                        "empty_video": 1, "missing_features": 1}
     assert ds.records[0]["words"].tolist() == [dm.vocabulary.index(w) for w in tokenize(lines[0].split("##")[1])[:10]]
     assert ds.records[1]["words"].tolist() == [1] + [0] * 9
     assert ds.records[1]["end_n"] == 1.5  # 9 / 6, not clipped
@@ -192,7 +166,7 @@ def test_anet_captions_datamodule_test_is_val1_plus_val2(tmp_path):
                                     '"v_b": {"duration": 20, "timestamps": [[2, 8]], "sentences": ["He runs."]}}')
     (ann / "val_1.json").write_text('{"v_c": {"duration": 20, "timestamps": [[1, 4]], "sentences": ["x"]}}')
     (ann / "val_2.json").write_text('{"v_d": {"duration": 20, "timestamps": [[3, 9]], "sentences": ["y"]}}')
-    dm = LGIDataModule(str(tmp_path / "feats"), str(ann), batch_size=1, dataset="anet_captions", max_words=25)
+    dm = LGIDataModule(str(tmp_path / "feats"), str(ann), batch_size=1, benchmark="anet_captions", max_words=25)
     test = dm.dataset("test")
     assert [(r["video"], r["feature_id"], r["gt"]) for r in test.records] == [("v_c", "c", (1.0, 4.0)),
                                                                              ("v_d", "d", (3.0, 9.0))]

@@ -38,7 +38,7 @@ def test_fast_dev_run(grounding_data):
 
 
 def test_missing_glove_file_is_one_line_and_exit_2(grounding_data, capsys):
-    # LGIModule reads --model.glove in __init__, where jsonargparse wraps the error in its own ValueError
+    # LGIModule reads --model.glove in setup, when fitting starts: the GloVe error itself, one line
     absent = grounding_data["root"] / "absent" / "glove.6B.300d.txt"
     assert main(["fit", *_args(grounding_data, "--model.glove", str(absent))]) == 2
     err = capsys.readouterr().err
@@ -78,6 +78,7 @@ def test_glove_initialisation_known_words_copied_unknown_zero(tmp_path):
     module = LGIModule(feature_dim=6, data_info={"vocabulary": VOCAB, "num_segments": 12}, dim=16, word_dim=8,
                        att_hidden_dim=8, regression_hidden_dim=16, kernel_size=3, num_phrases=2, num_heads=2,
                        glove=str(glove))
+    module.setup("fit")  # the file is read when fitting starts
     table = module.model.query_encoder.embedding.weight
     assert table.requires_grad
     torch.testing.assert_close(table[VOCAB.index("door")], torch.full((8,), 0.5))
@@ -103,3 +104,20 @@ def test_dead_relu_output_is_logged_and_warned():
     assert (module(batch)["loc"][:, 1] == 0).all()
     with pytest.warns(UserWarning, match="end boundary was 0 for every training query"):
         module.on_train_epoch_end()
+
+
+def test_a_checkpoint_with_the_old_hyper_parameter_names_loads(grounding_data, tmp_path, monkeypatch):
+    # data_info said "dataset" before the one spelling "benchmark"
+    from bsp_lightning import legacy
+
+    monkeypatch.setattr(legacy, "_warned", set())
+    assert main(["fit", *_args(grounding_data, "--trainer.max_epochs=1")]) == 0
+    run = grounding_data["root"] / "run"
+    state = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    state["hyper_parameters"]["data_info"]["dataset"] = state["hyper_parameters"]["data_info"].pop("benchmark")
+    torch.save(state, tmp_path / "old.ckpt")
+    with pytest.warns(FutureWarning, match="dataset"):
+        old = LGIModule.load_from_checkpoint(tmp_path / "old.ckpt")
+    assert old.data_info["benchmark"] == "charades" and "dataset" not in old.data_info
+    assert main(["test", *_args(grounding_data), f"--ckpt_path={tmp_path / 'old.ckpt'}"]) == 0
+    assert (run / "predictions" / "test.json").is_file()

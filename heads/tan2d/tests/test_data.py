@@ -1,4 +1,4 @@
-"""Query loading (the official sentence rule, TACoS, counted skips), the hold-out, items and batches."""
+"""The hold-out, items and batches, counted skips (the query loaders are the core's: tests/annotations)."""
 
 import json
 from types import SimpleNamespace
@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from bsp_lightning.annotations import AnnotationError
 from bsp_lightning.features.resample import average_to_fixed_length
-from bsp_tan2d.data import Tan2dDataModule, charades_sentence, collate_grounding, load_queries, load_tacos
+from bsp_tan2d.data import Tan2dDataModule, collate_grounding
 from bsp_tan2d.example import write_example
 
 
@@ -18,43 +17,11 @@ def example(tmp_path_factory):
     return write_example(tmp_path_factory.mktemp("tan2d"))
 
 
-def test_charades_sentence_official_rule():
-    assert charades_sentence("AO8RW 0.0 6.9##a person is putting a book on a shelf.\n") == "a person is putting a book on a shelf"
-    assert charades_sentence("AO8RW 0.0 6.9##person opens it. then sits.\n") == "person opens it. then sits"
-    assert charades_sentence("AO8RW 0.0 6.9##the last line keeps it.") == "the last line keeps it."
-    assert charades_sentence("AO8RW 0.0 6.9##space before newline. \n") == "space before newline. \n"
-
-
-def test_charades_queries_clip_and_skip(tmp_path):
-    (tmp_path / "charades_sta_train.txt").write_text(
-        "v1 1.0 5.0##a person opens a door.\nv1 6.0 2.0##reversed.\nv1 2.0 99.0##runs past the end.\n"
-        "v2 0.0 1.0##no duration for this video.\n")
-    (tmp_path / "Charades_v1_train.csv").write_text("id,length\nv1,10.0\n")
-    queries, report = load_queries("charades", tmp_path / "charades_sta_train.txt")
-    assert [(q.start, q.end, q.sentence) for q in queries] == [(1.0, 5.0, "a person opens a door"),
-                                                               (2.0, 10.0, "runs past the end")]
-    assert report.anomalies["start_after_end"] == 1 and report.anomalies["end_clipped"] == 1
-    assert report.anomalies["missing_duration"] == 1
-
-
-def test_tacos_loader(tmp_path):
-    path = tmp_path / "train.json"
-    path.write_text(json.dumps({"s13-d21.avi": {"num_frames": 300, "fps": 30.0, "timestamps": [[30, 90], [90, 30],
-                    [150, 600], [400, 500]], "sentences": ["He takes out a knife.", "b", "c", "d", "extra"]}}))
-    queries, report = load_tacos(path)
-    assert [(q.start, q.end, q.duration) for q in queries] == [(1.0, 3.0, 10.0), (5.0, 10.0, 10.0)]
-    assert report.anomalies == {"unpaired_entry": 1, "start_after_end": 1, "end_clipped": 2,
-                                "start_beyond_duration": 1}
-    path.write_text(json.dumps({"v": {"fps": 30}}))
-    with pytest.raises(AnnotationError, match="train.json"):
-        load_tacos(path)
-
-
 def test_datamodule_holdout_items_and_batches(example, tmp_path):
     dm = Tan2dDataModule(str(example["features"]), str(example["annotations"]), batch_size=3, num_sample_clips=32,
-                         holdout_fraction=0.25, seed=1)
+                         val_fraction=0.25, seed=1)
     dm.trainer = SimpleNamespace(default_root_dir=str(tmp_path))
-    train_videos, val_videos = dm.holdout
+    train_videos, val_videos = dm.split_videos["train"], dm.split_videos["val"]
     assert len(val_videos) == 2 and not set(train_videos) & set(val_videos)
     assert "door" in dm.data_info["vocabulary"] and "door." not in dm.data_info["vocabulary"]
     train, val, test = dm.dataset("train"), dm.dataset("val"), dm.dataset("test")
@@ -88,7 +55,7 @@ def test_missing_features_and_empty_queries_are_counted(example, tmp_path):
     test = dm.build_dataset("test")
     assert (tmp_path / "run" / "missing_features.txt").read_text().split() == ["test", "nofeat"]
     assert len(test) == 8
-    assert dm.skips == {"test/no_features": 1, "test/empty_query": 1}
+    assert dm.skips.counts("test") == {"missing_features": 1, "empty_query": 1}
 
 
 def test_anet_captions_splits_and_v_prefix(example, tmp_path):
@@ -100,8 +67,8 @@ def test_anet_captions_splits_and_v_prefix(example, tmp_path):
     (tmp_path / "train.json").write_text(captions(["vid000", "vid001", "vid002"]))
     (tmp_path / "val_1.json").write_text(captions(["vid003"]))
     (tmp_path / "val_2.json").write_text(captions(["vid008", "vid009"]))
-    dm = Tan2dDataModule(str(example["features"]), str(tmp_path), dataset="anet_captions", num_sample_clips=16)
-    assert dm.holdout is None
+    dm = Tan2dDataModule(str(example["features"]), str(tmp_path), benchmark="anet_captions", num_sample_clips=16)
+    assert dm.split_videos is None
     train, val, test = dm.dataset("train"), dm.dataset("val"), dm.dataset("test")
     assert (len(train), len(val), len(test)) == (6, 2, 4)
     item = val[1]

@@ -13,8 +13,8 @@ from bsp_tan2d import HEAD
 from bsp_tan2d.example import make_example
 from bsp_tan2d.lightning import NegatedLossPlateau, Tan2dModule
 
-SMALL = dict(feature_dim=6, num_sample_clips=16, num_clips=8, num_scale_layers=[8], hidden=8, word_dim=4,
-             text_hidden=8, text_layers=1, map_kernel=3, map_layers=2, map_padding=2)
+SMALL = dict(feature_dim=6, data_info={"num_sample_clips": 16}, num_clips=8, num_scale_layers=[8], hidden=8,
+             word_dim=4, text_hidden=8, text_layers=1, map_kernel=3, map_layers=2, map_padding=2)
 
 
 def test_fast_dev_run_fit_then_test(tmp_path):
@@ -34,14 +34,14 @@ def test_fast_dev_run_fit_then_test(tmp_path):
 
 def test_packaged_toy_config_reads_the_toy_file_names(tmp_path, capsys):
     # toy-untrimmed names its Charades-STA files toy_sta_{train,test}.txt: `--config tan2d_toy` reads them as it is
-    from bsp_lightning.heads.examples import write_grounding_example
+    from bsp_lightning.data.toy.grounding_example import write_grounding_example
     from bsp_lightning.lightning_cli import main
 
     paths = write_grounding_example(tmp_path)
     for split in ("train", "test"):
         (paths["annotations"] / f"charades_sta_{split}.txt").rename(paths["annotations"] / f"toy_sta_{split}.txt")
     args = ["--config", "tan2d_toy", f"--data.features={paths['features']}", f"--data.annotations={paths['annotations']}",
-            "--data.holdout_fraction=0.25", f"--trainer.default_root_dir={tmp_path / 'run'}", "--logger=none"]
+            "--data.val_fraction=0.25", f"--trainer.default_root_dir={tmp_path / 'run'}", "--logger=none"]
     assert main(["fit", *args, "--trainer.fast_dev_run=true"]) == 0, capsys.readouterr().err
     # a GloVe file given to the learned embedding is not silently ignored
     assert main(["fit", *args, "--trainer.fast_dev_run=true", f"--model.glove={paths['glove']}"]) == 2
@@ -76,7 +76,8 @@ def test_glove_lookup_and_unknown_words(tmp_path):
 
 
 def test_learned_embedding_option():
-    module = Tan2dModule(word_embedding="learned", data_info={"vocabulary": ["door", "person"]}, **SMALL)
+    small = dict(SMALL, data_info={"num_sample_clips": 16, "vocabulary": ["door", "person"]})
+    module = Tan2dModule(word_embedding="learned", **small)
     words, _ = module.embed([["person", "zebra"]])
     assert words.requires_grad and module.vocab.index("zebra") == 1
     with pytest.raises(ValueError, match="word_embedding"):
@@ -92,3 +93,23 @@ def test_negated_plateau_counts_a_rising_loss_as_progress():
     for loss in (3.0, 3.0):
         sched.step(loss)
     assert opt.param_groups[0]["lr"] == 0.5
+
+
+def test_a_checkpoint_with_the_old_hyper_parameter_names_loads(tmp_path, monkeypatch):
+    # num_sample_clips was a model argument (and repeated in the data) before data_info carried it
+    from bsp_lightning import legacy
+    from bsp_lightning.lightning_cli import main
+
+    monkeypatch.setattr(legacy, "_warned", set())
+    args = [*make_example(tmp_path), "--logger=none", "--data.batch_size=4"]
+    assert main(["fit", *args, "--trainer.max_epochs=1"]) == 0
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["hyper_parameters"]["_class_path"] == "bsp_tan2d.lightning.Tan2dModule"  # built by the CLI
+    state["hyper_parameters"]["num_sample_clips"] = state["hyper_parameters"]["data_info"].pop("num_sample_clips")
+    torch.save(state, tmp_path / "old.ckpt")
+    with pytest.warns(FutureWarning, match="num_sample_clips"):
+        old = Tan2dModule.load_from_checkpoint(tmp_path / "old.ckpt")
+    assert old.num_sample_clips == 64 and old.data_info["num_sample_clips"] == 64
+    assert main(["test", *args, f"--ckpt_path={tmp_path / 'old.ckpt'}"]) == 0
+    records = read_grounding(tmp_path / "run" / "predictions" / "test.json")
+    assert len(records) == 8

@@ -55,7 +55,7 @@ def test_map_mask_sparse_n64_by_hand():
 @pytest.mark.parametrize("num_clips,scales,count", [(64, [16, 8, 8], 1104), (128, [16, 8, 8, 8], 2548),
                                                     (32, [16, 8], 428)])
 def test_map_mask_closed_form(num_clips, scales, count):
-    # shared/heads/tan2d-lgi.md 1.4: l <= 16 always; else a and l divisible by 2**ceil(log2(l / 16))
+    # docs/heads/tan2d-lgi.md §1.4: l <= 16 always; else a and l divisible by 2**ceil(log2(l / 16))
     expected = np.zeros((num_clips, num_clips), dtype=bool)
     for a in range(num_clips):
         for b in range(a, num_clips):

@@ -3,87 +3,80 @@
 The file is ``{"v_QOlSCBRmfWY": {"duration": 82.73, "timestamps": [[0.83, 19.86], ...], "sentences":
 [" A young woman ...", ...]}}``: ids keep the ``v_`` prefix, sentences often start with a space.
 
-The kept queries are those of 2D-TAN's loader (keep if ``start < end``, then clip to ``[0, duration]``),
-with every change counted in the report:
+Two policies (:mod:`bsp_lightning.annotations.query`), every change counted in the report:
+
+``"2dtan"``: the kept queries are those of 2D-TAN's loader (keep if ``start < end``, then clip to
+``[0, duration]``):
 
 * ``length_mismatch`` (per video): ``timestamps`` and ``sentences`` differ in length; like ``zip`` in
   the official loaders, the extra entries are ignored (and counted as ``unpaired_entry``);
 * ``start_after_end`` / ``zero_length``: dropped;
 * ``negative_start`` / ``end_clipped``: clipped to 0 / the duration;
 * ``start_beyond_duration``: empty after clipping, dropped (2D-TAN would keep such a reversed moment).
+
+``"lgi"``: ids as written, pairs read with ``zip`` (``unpaired_entry`` counted), every query kept as written;
+counted: ``start_after_end``, ``zero_length``, ``end_past_video``, ``negative_start``; a video without a duration or
+with a non-positive one is skipped (``missing_duration``, ``non_positive_duration``). Several files are read in
+order (LGI's test set is ``val_1.json`` + ``val_2.json``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 from bsp_lightning.annotations.activitynet import normalize_video_id
+from bsp_lightning import legacy
 from bsp_lightning.annotations.errors import AnnotationError, LoadReport, read_json, to_float
+from bsp_lightning.annotations.query import GroundingAnnotations, GroundingQuery, check_policy, clip_2dtan
+from bsp_lightning.annotations.query import count_lgi_anomalies, lgi_keeps_duration
 
-
-class CaptionQuery(NamedTuple):
-    """One sentence with its moment (the record type of this format).
-
-    Attributes:
-        video_id: id after prefix normalisation (the file's ids carry ``v_``).
-        start: start time in seconds, clipped to ``[0, duration]``.
-        end: end time in seconds, clipped to ``[0, duration]``.
-        sentence: the sentence with surrounding whitespace removed.
-        duration: the video's duration in seconds.
-        index: position of the sentence within its video's lists.
-    """
-
-    video_id: str
-    start: float
-    end: float
-    sentence: str
-    duration: float
-    index: int
-
-
-@dataclass(frozen=True)
-class CaptionAnnotations:
-    """What :func:`load_anet_captions` returns: kept queries, every video's duration, the report."""
-
-    queries: list[CaptionQuery]
-    durations: dict[str, float]
-    report: LoadReport
-
-    @property
-    def videos(self) -> list[str]:
-        """Sorted ids of the videos with at least one kept query."""
-        return sorted({q.video_id for q in self.queries})
+__all__ = ["load_anet_captions"]
 
 
 def load_anet_captions(
-    path: str | os.PathLike,
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    policy: str = "2dtan",
     strip_v_prefix: bool = False,
     add_v_prefix: bool = False,
-) -> CaptionAnnotations:
-    """Load an ActivityNet Captions file as grounding queries.
+) -> GroundingAnnotations:
+    """Load ActivityNet Captions file(s) as grounding queries.
 
     Args:
-        path: ``train.json``, ``val_1.json`` or ``val_2.json``.
-        strip_v_prefix: remove the ``v_`` prefix (to match ActivityNet-1.3 ids).
-        add_v_prefix: add a ``v_`` prefix (for files written without it).
+        paths: ``train.json``, ``val_1.json`` or ``val_2.json``, or a list of them (read in order).
+        policy: ``"2dtan"`` or ``"lgi"`` (module docstring).
+        strip_v_prefix: ``"2dtan"``: remove the ``v_`` prefix (to match ActivityNet-1.3 ids).
+        add_v_prefix: ``"2dtan"``: add a ``v_`` prefix (for files written without it).
 
     Returns:
-        :class:`CaptionAnnotations` (anomalies: see the module docstring).
+        :class:`~bsp_lightning.annotations.query.GroundingAnnotations` (sources ``"<file name>:<video>#<i>"``).
 
     Raises:
         AnnotationError: missing/empty/malformed file, a video without ``duration``/``timestamps``/
             ``sentences``, a timestamp that is not ``[start, end]``, non-numeric times or duration.
+        ValueError: an unknown policy.
     """
-    path = str(path)
+    check_policy(policy)
+    files = [str(paths)] if isinstance(paths, (str, os.PathLike)) else [str(p) for p in paths]
     normalize_video_id("", strip_v_prefix, add_v_prefix)
+    name = "anet-captions" if policy == "2dtan" else "anet-captions (LGI: no filtering, no clipping)"
+    report = LoadReport(name, sources=files)
+    queries: list[GroundingQuery] = []
+    durations: dict[str, float] = {}
+    for path in files:
+        read = _read_2dtan if policy == "2dtan" else _read_lgi
+        read(path, report, queries, durations, strip_v_prefix, add_v_prefix)
+    report.counts.update(records=len(queries), videos=len({q.video_id for q in queries}))
+    return GroundingAnnotations(queries, durations, report)
+
+
+def _read_2dtan(path: str, report: LoadReport, queries: list[GroundingQuery], durations: dict[str, float],
+                strip_v_prefix: bool, add_v_prefix: bool) -> None:
     data = read_json(path)
     if not isinstance(data, dict) or not data:
         raise AnnotationError(path, "expected a non-empty object {video_id: {duration, timestamps, sentences}}")
-    report = LoadReport("anet-captions", sources=[path])
-    queries: list[CaptionQuery] = []
-    durations: dict[str, float] = {}
+    name = os.path.basename(path)
     for raw_id, entry in data.items():
         duration, timestamps, sentences = _parse_video(entry, raw_id, path)
         video_id = normalize_video_id(raw_id, strip_v_prefix, add_v_prefix)
@@ -96,28 +89,42 @@ def load_anet_captions(
             what = f"video {raw_id!r} timestamp {i}"
             if not isinstance(stamp, (list, tuple)) or len(stamp) != 2:
                 raise AnnotationError(path, f"{what}: expected [start, end], got {stamp!r}")
-            start = to_float(stamp[0], path, f"{what}: start")
-            end = to_float(stamp[1], path, f"{what}: end")
-            if start > end:
-                report.add("start_after_end", where)
+            moment = clip_2dtan(to_float(stamp[0], path, f"{what}: start"), to_float(stamp[1], path, f"{what}: end"),
+                                duration, where, report)
+            if moment is None:
                 continue
-            if start == end:
-                report.add("zero_length", where)
-                continue
-            if start < 0:
-                report.add("negative_start", where)
-                start = 0.0
-            if end > duration:
-                report.add("end_clipped", where)
-                end = duration
-            if start >= end:
-                report.add("start_beyond_duration", where)
-                continue
+            start, end = moment
             if not isinstance(sentence, str):
                 raise AnnotationError(path, f"video {raw_id!r} sentence {i} is not a string")
-            queries.append(CaptionQuery(video_id, start, end, sentence.strip(), duration, i))
-    report.counts.update(records=len(queries), videos=len({q.video_id for q in queries}))
-    return CaptionAnnotations(queries, durations, report)
+            queries.append(GroundingQuery(video_id, start, end, sentence.strip(), duration, f"{name}:{raw_id}#{i}",
+                                          sentence.strip()))
+
+
+def _read_lgi(path: str, report: LoadReport, queries: list[GroundingQuery], durations: dict[str, float],
+              strip_v_prefix: bool, add_v_prefix: bool) -> None:
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise AnnotationError(path, f"expected a JSON object of videos, got {type(data).__name__}")
+    name = os.path.basename(path)
+    for vid, entry in data.items():
+        if not isinstance(entry, dict) or not all(k in entry for k in ("duration", "timestamps", "sentences")):
+            raise AnnotationError(path, f"video {vid!r}: needs 'duration', 'timestamps' and 'sentences'")
+        duration = to_float(entry["duration"], path, f"duration of {vid}")
+        if not lgi_keeps_duration(duration, f"{name}:{vid}", report):
+            continue
+        durations[vid] = duration
+        stamps, sentences = entry["timestamps"], entry["sentences"]
+        if len(stamps) != len(sentences):
+            report.add("unpaired_entry", f"{name}:{vid}", abs(len(stamps) - len(sentences)))
+        for i, (ts, sentence) in enumerate(zip(stamps, sentences)):
+            if not isinstance(ts, (list, tuple)) or len(ts) != 2:
+                raise AnnotationError(path, f"video {vid!r} timestamp {i}: expected [start, end], got {ts!r}")
+            start = to_float(ts[0], path, f"start of {vid}#{i}")
+            end = to_float(ts[1], path, f"end of {vid}#{i}")
+            text = str(sentence).strip()
+            q = GroundingQuery(vid, start, end, text, duration, f"{name}:{vid}#{i}", text)
+            count_lgi_anomalies(q, report)
+            queries.append(q)
 
 
 def _parse_video(entry: Any, video_id: str, path: str) -> tuple[float, list[Any], list[Any]]:
@@ -131,3 +138,6 @@ def _parse_video(entry: Any, video_id: str, path: str) -> tuple[float, list[Any]
             raise AnnotationError(path, f"video {video_id!r}: {key!r} is not a list")
     duration = to_float(entry["duration"], path, f"video {video_id!r}: duration")
     return duration, entry["timestamps"], entry["sentences"]
+
+
+__getattr__ = legacy.module_getattr(__name__)

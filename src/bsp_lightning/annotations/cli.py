@@ -1,4 +1,5 @@
-"""``bsp-lightning data inspect <format> <paths...> [--json OUT]``: check annotation files before training.
+"""``bsp-lightning data inspect <format> <paths...> [--json OUT]``: check annotation files before training;
+``bsp-lightning data convert csv ...`` (:mod:`.convert`): your own CSV into the official formats.
 
 Prints what a loader kept (records, videos, classes or tasks) and every kind of anomaly it met with its
 count and a few locations; ``--json OUT`` writes the same report atomically. A file that cannot be read
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bsp_lightning.annotations.activitynet import SUBSETS, load_activitynet
+from bsp_lightning.annotations import convert
 from bsp_lightning.annotations.anet_captions import load_anet_captions
 from bsp_lightning.annotations.charades_sta import load_charades_sta
 from bsp_lightning.annotations.crosstask import load_crosstask
@@ -34,9 +36,10 @@ FORMATS: dict[str, tuple[tuple[int, int], str]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bsp-lightning data", description="Tools for benchmark annotation files."
+        prog="bsp-lightning data",
+        description="Dataset tools: check annotation files and video collections, pack frame shards."
     )
-    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos}")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{inspect,check-videos,convert,pack}")
     formats_help = "\n".join(f"  {name:<14} {what}" for name, (_, what) in FORMATS.items())
     inspect = sub.add_parser(
         "inspect",
@@ -67,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="charades-sta: keep queries whose video is not in the CSV (default: drop them)",
     )  # fmt: skip
     check_videos.add_parser(sub)
+    from bsp_lightning.data import pack  # noqa: PLC0415 (imported here: its litdata import is lazy anyway)
+
+    pack.add_parser(sub)
+    convert.add_parser(sub)
     return parser
 
 
@@ -106,6 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.action == "check-videos":
         return check_videos.run(args)
+    if args.action == "pack":
+        from bsp_lightning.data import pack
+
+        return pack.run(args)
+    if args.action == "convert":
+        return convert.run(args)
     try:
         report = inspect_annotations(args)
     except (AnnotationError, ValueError) as exc:

@@ -134,7 +134,11 @@ def read_step_file(path: str | os.PathLike, report: LoadReport | None = None) ->
     """Parse one ``<task>_<video>.csv`` file; an empty file is a video without steps.
 
     Steps with start > end are dropped (the official ``read_assignment`` marks nothing for them) and
-    counted as ``start_after_end``; zero-length steps are kept and counted as ``zero_length``.
+    counted as ``start_after_end``; zero-length steps are kept and counted as ``zero_length``; steps that
+    start before 0 s are kept (their part before 0 s lies outside every segment) and counted as
+    ``negative_start``. The official ``read_assignment`` (``data.py``) slices ``Y[floor(start):ceil(end)]``,
+    where a negative start counts from the array's end and the slice is usually empty (the step marks
+    nothing); the actionness protocol has no official code, and its overlap rule marks the part from 0 s.
     """
     path = Path(path)
     if not path.is_file():
@@ -167,6 +171,8 @@ def read_step_file(path: str | os.PathLike, report: LoadReport | None = None) ->
             continue
         if start == end:
             report.add("zero_length", f"{path.name}:{lineno}")
+        if start < 0:
+            report.add("negative_start", f"{path.name}:{lineno}")
         steps.append(CrossTaskStep(step, start, end))
     return steps
 

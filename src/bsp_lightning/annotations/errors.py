@@ -15,7 +15,6 @@ The small file helpers here turn ``OSError``/``json`` failures into :class:`Anno
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 from bsp_lightning.utils.errors import InputFileError
 from bsp_lightning.utils.errors import read_json as _read_json
 from bsp_lightning.utils.errors import read_text as _read_text
+from bsp_lightning.utils.errors import to_number as _to_number
 
 #: How many example locations a report keeps per anomaly kind (enough to find them in the file).
 MAX_EXAMPLES = 3
@@ -107,16 +107,9 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def to_float(value: Any, path: str | os.PathLike, what: str, line: int | None = None) -> float:
-    """``float(value)`` for a finite number (JSON number or numeric string), else :class:`AnnotationError`."""
-    if isinstance(value, bool):
-        raise AnnotationError(path, f"{what} is not a number: {value!r}", line)
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise AnnotationError(path, f"{what} is not a number: {value!r}", line) from None
-    if not math.isfinite(out):
-        raise AnnotationError(path, f"{what} is not finite: {value!r}", line)
-    return out
+    """``float(value)`` for a finite number (JSON number or numeric string), else :class:`AnnotationError`
+    (:func:`bsp_lightning.utils.errors.to_number`)."""
+    return _to_number(value, path, what, line, error=AnnotationError)
 
 
 def require_dir(path: str | os.PathLike, what: str) -> Path:

@@ -1,8 +1,12 @@
-"""BSPDataModule: synthesized boundary clips (or plain action clips) from trimmed Kinetics-format videos.
+"""BSPDataModule: synthesized boundary clips (or plain action clips) from trimmed Kinetics-format videos,
+frame folders or streamed frame shards.
 
 The samples themselves (boundary synthesis, source sampling, skipping broken videos, the batch format) are
-:class:`bsp_lightning.data.dataset.BoundaryClipDataset`; this module holds the LightningDataModule that
-indexes the splits and builds their loaders, and the callback that logs how many videos were skipped.
+:class:`bsp_lightning.data.dataset.BoundaryClipDataset` (videos, frame folders) and
+:class:`bsp_lightning.data.stream_dataset.ShardStreamDataset` (shards); this module holds the
+LightningDataModule that indexes the splits and builds their loaders, and the callback that logs how many
+videos were skipped. Training loaders take their epoch from the Trainer and resume mid-epoch
+(:mod:`bsp_lightning.data.resume`).
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from bsp_lightning.data.dataset import BoundaryClipDataset, EpochSampler, NoUsableVideoError
 from bsp_lightning.data.index import VideoIndex
-from bsp_lightning.data.sampling import diff_speed_offsets
+from bsp_lightning.data.lists import open_index
+from bsp_lightning.data.resume import EpochLoader, EpochPosition
+from bsp_lightning.data.sampling import check_speed_changes_visible
+from bsp_lightning.data.sources import make_source
 from bsp_lightning.data.synthesis import BOUNDARY_TYPES
 
 __all__ = ["BSPDataModule", "BoundaryClipDataset", "EpochSampler", "NoUsableVideoError", "SkippedVideosCallback"]
@@ -63,10 +69,13 @@ class BSPDataModule(pl.LightningDataModule):
     resolution=224``.
 
     Args:
-        root: Kinetics-format video folder (``root/<split>/<label>/*.mp4`` or ``root/<label>/*.mp4``);
-            None selects the toy dataset.
-        train_csv: official Kinetics CSV of the training split; None uses ``root/<split>.csv`` when it
-            exists, else scans the label folders.
+        root: Kinetics-format video folder (``root/<split>/<label>/*.mp4`` or ``root/<label>/*.mp4``), the
+            same with frame folders (``source="frames"``), or the frame-shard store (``source="shards"``: a
+            folder or ``s3://``/``gs://`` URL holding one ``<split>/`` per split); None selects the toy
+            dataset.
+        train_csv: official Kinetics CSV of the training split, or a TSM/mmaction2 list file
+            (:mod:`bsp_lightning.data.lists`); None uses ``root/<split>.csv`` when it exists, else scans the
+            label folders. Not used with shards (their clip table has the labels).
         val_csv: the same for the validation split.
         train_split: split name of the training videos.
         val_split: split name of the validation videos; None disables validation.
@@ -99,6 +108,15 @@ class BSPDataModule(pl.LightningDataModule):
         seed: seed of all sampling; the same seed gives the same samples whatever ``num_workers``.
         max_retries: broken videos skipped per sample before the run stops with an error.
         pin_memory: pin batches in page-locked memory (for GPU training).
+        source: ``"videos"`` (video files), ``"frames"`` (one folder of images per video,
+            :mod:`bsp_lightning.data.frames`) or ``"shards"`` (``bsp-lightning data pack`` output, streamed:
+            every clip is the first source of one sample per epoch; ``samples_per_epoch`` caps that).
+        frame_template: frame folders: image name template (``img_{:05d}.jpg``); None detects it per folder.
+        pair_buffer: shards: recently streamed clips that ``diff_class``/``same_class`` partners are drawn
+            from (:mod:`bsp_lightning.data.stream_plan` states its effect on class balance).
+        streams: shards: streams the epoch is split into; fix it (a multiple of processes x workers) to get
+            the same global batches on any number of processes; None: one per process and worker.
+        shard_cache_dir: shards on object storage: local cache folder of downloaded chunks.
     """
 
     def __init__(
@@ -127,6 +145,11 @@ class BSPDataModule(pl.LightningDataModule):
         seed: int = 0,
         max_retries: int = 20,
         pin_memory: bool = False,
+        source: Literal["videos", "frames", "shards"] = "videos",
+        frame_template: str | None = None,
+        pair_buffer: int = 512,
+        streams: int | None = None,
+        shard_cache_dir: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -153,9 +176,16 @@ class BSPDataModule(pl.LightningDataModule):
         if not gammas or any(g <= 0 or g == 1 for g in gammas):
             raise ValueError(f"gammas must be positive and != 1, got {list(gammas)}")
         if mode == "bsp" and "diff_speed" in boundary_types:
-            self._check_speed_changes_visible(tau, (low, high), gammas, frame_stride)
+            check_speed_changes_visible(tau, (low, high), gammas, frame_stride)
         if frame_stride < 1 or resolution < 1 or batch_size < 1:
             raise ValueError("frame_stride, resolution and batch_size must be positive")
+        if source not in ("videos", "frames", "shards"):
+            raise ValueError(f"source must be 'videos', 'frames' or 'shards', got {source!r}")
+        if source == "shards" and root is None:
+            raise ValueError("source='shards' needs root: the folder or URL `bsp-lightning data pack --out` wrote")
+        if pair_buffer < 1 or (streams is not None and streams < 1):
+            raise ValueError(f"pair_buffer and streams must be positive, got {pair_buffer} and {streams}")
+        self.source = source
         self.root = root
         self.mode = mode
         self.boundary_types = list(boundary_types)
@@ -168,23 +198,10 @@ class BSPDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.train_index: VideoIndex | None = None
         self.val_index: VideoIndex | None = None
-        self.train_dataset: BoundaryClipDataset | None = None
-        self.val_dataset: BoundaryClipDataset | None = None
+        self.train_dataset: Dataset | None = None
+        self.val_dataset: Dataset | None = None
+        self._stores: dict[str, Any] = {}  # shards: split -> ShardStore
         self._skipped = {"train": 0, "val": 0}
-
-    @staticmethod
-    def _check_speed_changes_visible(
-        tau: int, change_point_range: tuple[int, int], gammas: Sequence[float], stride: int
-    ) -> None:
-        """Refuse settings where a diff-speed clip can equal a same-speed clip (a wrong label)."""
-        same = stride * np.arange(2 * tau)
-        for t in range(change_point_range[0], change_point_range[1] + 1):
-            for gamma in gammas:
-                if np.array_equal(diff_speed_offsets(tau, t, gamma, stride), same):
-                    raise ValueError(
-                        f"gamma={gamma} with change point {t} reads the same frames as a same-speed clip "
-                        f"(tau={tau}, frame_stride={stride}); narrow change_point_range or change gammas"
-                    )
 
     # -- the label spaces -------------------------------------------------------------------------------
 
@@ -204,6 +221,8 @@ class BSPDataModule(pl.LightningDataModule):
             from bsp_lightning.data.toy import TOY_ACTIONS
 
             return len(TOY_ACTIONS)
+        if self.source == "shards":
+            return len(self._store(self.hparams.train_split).classes)
         return len(self._load_train_index().classes)
 
     # -- Lightning hooks ------------------------------------------------------------------------------
@@ -223,10 +242,14 @@ class BSPDataModule(pl.LightningDataModule):
             ensure_toy_data(default_toy_root())
 
     def _index(self, split: str, csv_path: str | None) -> VideoIndex:
-        root = self._root()
-        if csv_path is None and (root / f"{split}.csv").is_file():
-            csv_path = str(root / f"{split}.csv")
-        return VideoIndex.from_kinetics(root, csv_path, split=split)
+        return open_index(self._root(), csv_path, split, self.source)
+
+    def _store(self, split: str):
+        if split not in self._stores:
+            from bsp_lightning.data.shards import ShardStore
+
+            self._stores[split] = ShardStore(f"{str(self.root).rstrip('/')}/{split}", self.hparams.shard_cache_dir)
+        return self._stores[split]
 
     def _load_train_index(self) -> VideoIndex:
         if self.train_index is None:
@@ -259,6 +282,7 @@ class BSPDataModule(pl.LightningDataModule):
             split_seed=_SPLIT_SEED[split],
             max_retries=hp.max_retries,
             label_of=label_of,
+            source=make_source(self.source, hp.frame_template),
         )
 
     def _check_sources(self, index: VideoIndex) -> None:
@@ -272,6 +296,13 @@ class BSPDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         """Index the videos and build the datasets; attach :class:`SkippedVideosCallback` to the trainer."""
         hp = self.hparams
+        if self.source == "shards":
+            from bsp_lightning.data.stream_dataset import shard_datasets
+
+            if self.train_dataset is None:
+                self.train_dataset, self.val_dataset = shard_datasets(self, stage)
+            self._attach_callback()
+            return
         train_index = self._load_train_index()
         label_of = {name: i for i, name in enumerate(train_index.classes)}
         if self.train_dataset is None:
@@ -292,33 +323,62 @@ class BSPDataModule(pl.LightningDataModule):
             self._check_sources(self.val_index)
             num = hp.val_samples if hp.val_samples is not None else len(self.val_index)
             self.val_dataset = self._dataset(self.val_index, num, "val", label_of)
+        self._attach_callback()
+
+    def _attach_callback(self) -> None:
         trainer = self.trainer
         if trainer is not None and not any(isinstance(c, SkippedVideosCallback) for c in trainer.callbacks):
             trainer.callbacks.append(SkippedVideosCallback())
 
-    def _loader(self, dataset: Dataset, sampler: Sampler[int] | None) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=sampler,
-            shuffle=False,
-            num_workers=self.num_workers,
-            pin_memory=self.hparams.pin_memory,
-            persistent_workers=self.num_workers > 0,
-            drop_last=False,
-        )
+    def _loader(self, dataset: Dataset, sampler: Sampler[int] | None,
+                position: EpochPosition | None = None) -> DataLoader:
+        kwargs = dict(batch_size=self.batch_size, num_workers=self.num_workers, pin_memory=self.hparams.pin_memory,
+                      drop_last=False, persistent_workers=self.num_workers > 0)
+        if self.source != "shards":  # shard datasets are iterable: no sampler
+            kwargs.update(sampler=sampler, shuffle=False)
+        if position is None:
+            return DataLoader(dataset, **kwargs)
+        return EpochLoader(dataset, position=position, **kwargs)
+
+    def _attached_trainer(self):
+        return self.trainer
 
     def train_dataloader(self) -> DataLoader:
+        """The training loader; its epoch and mid-epoch resume point come from the Trainer
+        (:class:`~bsp_lightning.data.resume.EpochLoader`)."""
         if self.train_dataset is None:
             self.setup("fit")
-        return self._loader(self.train_dataset, EpochSampler(len(self.train_dataset)))
+        if self.source == "shards":
+            dataset = self.train_dataset
+            self._place(dataset, None, 0)  # the rank and world size size the loader before its first pass
+            return self._loader(dataset, None, EpochPosition(lambda epoch, skip: self._place(dataset, epoch, skip),
+                                                             self._attached_trainer))
+        sampler = EpochSampler(len(self.train_dataset))
+
+        def start(epoch: int | None, skip: int) -> None:
+            world_size = self.trainer.world_size if self.trainer is not None else 1
+            if epoch is not None:
+                sampler.set_epoch(epoch)
+            sampler.skip = skip * self.batch_size * world_size  # samples of every process
+
+        return self._loader(self.train_dataset, sampler, EpochPosition(start, self._attached_trainer))
+
+    def _place(self, dataset: Any, epoch: int | None, skip: int) -> None:
+        dataset.place(self.trainer, self.num_workers, epoch, skip)
 
     def val_dataloader(self) -> DataLoader | list:
         if self.hparams.val_split is None:
             return []
         if self.val_dataset is None:
             self.setup("validate")
-        return self._loader(self.val_dataset, None)
+        return self._held_out(self.val_dataset)
+
+    def _held_out(self, dataset: Dataset) -> DataLoader:
+        if self.source != "shards":
+            return self._loader(dataset, None)
+        self._place(dataset, 0, 0)
+        return self._loader(dataset, None, EpochPosition(lambda epoch, skip: self._place(dataset, 0, 0),
+                                                         self._attached_trainer))
 
     def test_dataloader(self) -> DataLoader:
         """The validation split's fixed samples: Kinetics' test labels are not public, so ``bsp-lightning test``
@@ -334,7 +394,7 @@ class BSPDataModule(pl.LightningDataModule):
             raise ValueError(f"the {stage} loop uses the validation split, but val_split is None")
         if self.val_dataset is None:
             self.setup(stage)
-        return self._loader(self.val_dataset, None)
+        return self._held_out(self.val_dataset)
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if isinstance(batch, dict) and "num_skipped" in batch:

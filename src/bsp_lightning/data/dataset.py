@@ -7,7 +7,8 @@ The data path of one sample, top to bottom (:class:`BoundaryClipDataset`):
    class constraints: two classes for diff-class, one class with two different videos for same-class;
 3. pick the frames each source needs (:mod:`bsp_lightning.data.sampling`: a random window read every
    ``frame_stride`` frames, the same base rate for every type) and decode only those, resized to
-   ``short_side`` while decoding (:func:`bsp_lightning.video.read_frames`);
+   ``short_side`` while decoding (:mod:`bsp_lightning.data.sources`: a video file through
+   :func:`bsp_lightning.video.read_frames`, or a frame folder);
 4. crop/resize/flip every frame of every source with one box (:mod:`bsp_lightning.data.transforms`);
 5. synthesize the clip (:mod:`bsp_lightning.data.synthesis`) and its change-point heatmap.
 
@@ -45,6 +46,7 @@ from torch.utils.data import Dataset, Sampler, get_worker_info
 
 from bsp_lightning.data.index import VideoIndex, VideoRecord
 from bsp_lightning.data.sampling import ClipTooShortError, choose_gamma, diff_speed_indices, uniform_indices
+from bsp_lightning.data.sources import FrameSource, VideoSource
 from bsp_lightning.data.synthesis import (
     BOUNDARY_TYPES,
     DIFF_CLASS,
@@ -56,9 +58,9 @@ from bsp_lightning.data.synthesis import (
     same_class,
 )
 from bsp_lightning.data.transforms import CropBox, apply_crop, center_crop_box, random_resized_crop_box
-from bsp_lightning.video import VideoDecodeError, VideoInfo, probe, read_frames
+from bsp_lightning.video import VideoDecodeError
 
-__all__ = ["BoundaryClipDataset", "EpochSampler", "NoUsableVideoError", "Synthesized"]
+__all__ = ["BoundaryClipDataset", "EpochSampler", "NoUsableVideoError", "Synthesized", "sample_dict"]
 
 # The DataModule's logger: one name to configure for everything the pre-training data says (skipped videos).
 logger = logging.getLogger("bsp_lightning.data.datamodule")
@@ -76,22 +78,25 @@ class _SkipVideo(Exception):
 
 
 class EpochSampler(Sampler[int]):
-    """Yields ``epoch * num_samples + k`` for ``k < num_samples``: the dataset sees the epoch in the key.
+    """Yields ``epoch * num_samples + k`` for ``skip <= k < num_samples``: the dataset sees the epoch in the key.
 
-    Lightning calls :meth:`set_epoch` before every epoch (also through its distributed wrapper), and the
-    key travels with the index to whichever worker loads it, so no worker state is involved.
+    The key travels with the index to whichever worker loads it, so no worker state is involved. The
+    training loader (:class:`~bsp_lightning.data.resume.EpochLoader`) sets the epoch from the Trainer before
+    each pass, and :attr:`skip` (samples of every process already trained) when resuming mid-epoch;
+    Lightning's own :meth:`set_epoch` calls (also through its distributed wrapper) give the same epoch.
     """
 
     def __init__(self, num_samples: int) -> None:
         self.num_samples = num_samples
         self.epoch = 0
+        self.skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
         start = self.epoch * self.num_samples
-        return iter(range(start, start + self.num_samples))
+        return iter(range(start + min(self.skip, self.num_samples), start + self.num_samples))
 
     def __len__(self) -> int:
         return self.num_samples
@@ -132,6 +137,7 @@ class BoundaryClipDataset(Dataset):
         split_seed: separates the random streams of the splits.
         max_retries: broken videos skipped per sample before giving up.
         label_of: class name -> action label (defaults to the index's own classes).
+        source: where the frames come from (default: the records are video files).
     """
 
     # boundary type -> the method that composes its clip
@@ -160,8 +166,10 @@ class BoundaryClipDataset(Dataset):
         split_seed: int = 0,
         max_retries: int = 20,
         label_of: dict[str, int] | None = None,
+        source: FrameSource | None = None,
     ) -> None:
         self.index = index
+        self.source = source if source is not None else VideoSource()  # caches per worker
         self.num_samples = num_samples
         self.mode = mode
         self.types = [BOUNDARY_TYPES.index(name) for name in boundary_types]
@@ -182,7 +190,6 @@ class BoundaryClipDataset(Dataset):
         self._classes = sorted(index.by_class)
         # same-class clips need two different videos of one class
         self._paired = [p for c in self._classes if len(index.by_class[c]) >= 2 for p in index.by_class[c]]
-        self._infos: dict[str, VideoInfo | str] = {}  # per-worker probe cache; a str is a failure reason
         self._warned: set[str] = set()  # per-worker: broken files already reported
 
     def __len__(self) -> int:
@@ -197,7 +204,8 @@ class BoundaryClipDataset(Dataset):
             self._drawn: list[str] = []  # the files of this draw, to name them when something fails
             try:
                 sample = self._draw(slot, rng)
-            except Exception as err:  # issue 9: any failure building a sample is a counted skip, never the epoch's end
+            except Exception as err:
+                # any failure building a sample is a counted skip, not the epoch's end (docs/decisions.md#counted-skips)
                 skip = err if isinstance(err, _SkipVideo) else _SkipVideo(
                     ", ".join(self._drawn) or str(self.index.root), f"{type(err).__name__}: {err}")
                 reasons.append(str(skip))
@@ -224,30 +232,24 @@ class BoundaryClipDataset(Dataset):
         self._drawn.append(record.path)
         return record
 
-    def _info(self, record: VideoRecord) -> VideoInfo:
-        info = self._infos.get(record.path)
-        if info is None:
-            try:
-                info = probe(record.path)
-            except VideoDecodeError as err:
-                info = err.reason
-            self._infos[record.path] = info
-        if isinstance(info, str):
-            raise _SkipVideo(record.path, info)
-        return info
+    def _num_frames(self, record: VideoRecord) -> int:
+        try:
+            return self.source.num_frames(record)
+        except VideoDecodeError as err:
+            raise _SkipVideo(record.path, err.reason) from None
 
     def _decode(self, record: VideoRecord, indices: np.ndarray) -> np.ndarray:
         try:
-            # DataLoader workers already fill the cores: a worker decodes on one thread (issue 9, section 5)
+            # DataLoader workers already fill the cores: a worker decodes on one thread
+            # (docs/decisions.md#one-decode-thread)
             threads = 1 if get_worker_info() is not None else 0
-            return read_frames(record.path, indices, short_side=self.short_side, info=self._info(record),
-                               threads=threads)
+            return self.source.read(record, indices, self.short_side, threads)
         except VideoDecodeError as err:
             raise _SkipVideo(record.path, err.reason) from None
 
     def _window(self, record: VideoRecord, num: int, rng: np.random.Generator) -> np.ndarray:
         try:
-            return uniform_indices(self._info(record).num_frames, num, self.frame_stride, rng)
+            return uniform_indices(self._num_frames(record), num, self.frame_stride, rng)
         except ClipTooShortError as err:
             raise _SkipVideo(record.path, f"too short: {err}") from None
 
@@ -292,7 +294,7 @@ class BoundaryClipDataset(Dataset):
         """Equation (3) on the video's own frames: the base rate up to ``t``, ``gamma`` times it after."""
         first = self._pick(range(len(self.index)), rng)
         t = int(rng.integers(self.change_point_range[0], self.change_point_range[1] + 1))
-        num_video_frames = self._info(first).num_frames
+        num_video_frames = self._num_frames(first)
         try:
             gamma = choose_gamma(self.gammas, num_video_frames, self.tau, t, self.frame_stride, rng)
             indices = diff_speed_indices(num_video_frames, self.tau, t, gamma, self.frame_stride, rng)
@@ -327,19 +329,29 @@ class BoundaryClipDataset(Dataset):
         return apply_crop(frames1, box, self.resolution), apply_crop(frames2, box, self.resolution)
 
     def _sample(self, out: Synthesized, label: int, kind: int) -> dict[str, Any]:
-        length = out.clip.shape[0]
-        if out.change_point > 0:
-            heatmap = torch.from_numpy(change_point_heatmap(out.change_point, length, self.tau))
-        else:
-            heatmap = torch.zeros(length, dtype=torch.float32)
-        return {
-            "clip": out.clip,
-            "label": torch.tensor(label, dtype=torch.int64),
-            "boundary_type": torch.tensor(kind, dtype=torch.int64),
-            "change_point": torch.tensor(out.change_point, dtype=torch.float32),
-            "heatmap": heatmap,
-            "gamma": torch.tensor(out.gamma, dtype=torch.float32),
-            "action_label": torch.tensor(self.label_of[out.first.label], dtype=torch.int64),
-            "video_id": out.first.video_id,
-            "video_id_2": out.second.video_id if out.second is not None else "",
-        }
+        return sample_dict(out.clip, label, kind, out.change_point, out.gamma, self.tau,
+                           self.label_of[out.first.label], out.first.video_id,
+                           out.second.video_id if out.second is not None else "")
+
+
+def sample_dict(
+    clip: torch.Tensor, label: int, kind: int, change_point: float, gamma: float, tau: int, action_label: int,
+    video_id: str, video_id_2: str = "",
+) -> dict[str, Any]:
+    """One sample in the batch format of the module docstring (without ``num_skipped``)."""
+    length = clip.shape[0]
+    if change_point > 0:
+        heatmap = torch.from_numpy(change_point_heatmap(change_point, length, tau))
+    else:
+        heatmap = torch.zeros(length, dtype=torch.float32)
+    return {
+        "clip": clip,
+        "label": torch.tensor(label, dtype=torch.int64),
+        "boundary_type": torch.tensor(kind, dtype=torch.int64),
+        "change_point": torch.tensor(change_point, dtype=torch.float32),
+        "heatmap": heatmap,
+        "gamma": torch.tensor(gamma, dtype=torch.float32),
+        "action_label": torch.tensor(action_label, dtype=torch.int64),
+        "video_id": video_id,
+        "video_id_2": video_id_2,
+    }

@@ -16,6 +16,12 @@ counts them.
 
 Without a CSV the folders are scanned: ``root/<split>/<label>/*.mp4`` when ``root/<split>`` exists, else
 ``root/<label>/*.mp4``; the folder name is the label.
+
+Frame folders (``kind="frames"``, :mod:`bsp_lightning.data.frames`) take the place of the files in the same
+layouts: ``root/train/<label>/<youtube_id>_<start>_<end>/img_00001.jpg`` or flat ``root/train/<clip>/``.
+Only the clip folders are listed (a label folder's entries), never the images inside them, so indexing
+Kinetics' 240k folders reads about 240k directory entries. TSM/mmaction2 list files are
+:func:`bsp_lightning.data.lists.index_from_list`.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ from typing import NamedTuple
 
 from bsp_lightning.video.extensions import VIDEO_EXTENSIONS
 
-__all__ = ["VideoIndex", "VideoRecord", "VIDEO_EXTENSIONS", "kinetics_clip_name"]
+__all__ = ["KINDS", "VideoIndex", "VideoRecord", "VIDEO_EXTENSIONS", "kinetics_clip_name"]
+
+KINDS = ("videos", "frames")  # what a record's path is: a video file or a frame folder
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +79,23 @@ def _split_names(split: str) -> tuple[str, ...]:
     return (split,)
 
 
+def _scan_frame_folders(folder: Path, clip_names: set[str] | None) -> dict[str, str]:
+    """Map folder name -> path of the clip folders under ``folder``: a child named like a clip (flat layout),
+    else the children of every other child (label folders). Clip folders are never listed."""
+    found: dict[str, str] = {}
+    with os.scandir(folder) as top:
+        children = sorted((e for e in top if e.is_dir() and not e.name.startswith(".")), key=lambda e: e.name)
+    for child in children:
+        if clip_names is not None and child.name in clip_names:
+            found.setdefault(child.name, child.path)
+            continue
+        with os.scandir(child.path) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_dir() and not entry.name.startswith("."):
+                    found.setdefault(entry.name, entry.path)
+    return found
+
+
 def _scan_videos(folder: Path) -> dict[str, str]:
     """Map file stem -> path for every video under ``folder`` (one walk, no per-clip stat calls)."""
     found: dict[str, str] = {}
@@ -92,10 +117,14 @@ class VideoIndex:
         by_class: class index -> positions in :attr:`records` (only classes with at least one video).
         root: dataset root folder.
         split: the split this index holds.
+        kind: ``"videos"`` (record paths are video files) or ``"frames"`` (frame folders).
     """
 
     def __init__(self, records: list[VideoRecord], classes: list[str], root: str | os.PathLike = "",
-                 split: str = "") -> None:
+                 split: str = "", kind: str = "videos") -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        self.kind = kind
         self.records = list(records)
         self.classes = list(classes)
         self.root = str(root)
@@ -123,8 +152,11 @@ class VideoIndex:
 
     @classmethod
     def from_kinetics(cls, root: str | os.PathLike, csv_path: str | os.PathLike | None = None,
-                      split: str = "train") -> VideoIndex:
+                      split: str = "train", kind: str = "videos") -> VideoIndex:
         """Build the index of ``split`` from a Kinetics CSV, or by scanning folders when ``csv_path`` is None.
+
+        Args:
+            kind: ``"videos"`` (video files) or ``"frames"`` (one frame folder per clip).
 
         Raises:
             FileNotFoundError: ``root`` or ``csv_path`` does not exist.
@@ -133,13 +165,15 @@ class VideoIndex:
         root = Path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"{root}: video root folder does not exist")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         split_dir = next((root / name for name in _split_names(split) if (root / name).is_dir()), None)
         if csv_path is None:
-            return cls._from_folders(root, split_dir if split_dir is not None else root, split)
-        return cls._from_csv(root, Path(csv_path), split_dir if split_dir is not None else root, split)
+            return cls._from_folders(root, split_dir if split_dir is not None else root, split, kind)
+        return cls._from_csv(root, Path(csv_path), split_dir if split_dir is not None else root, split, kind)
 
     @classmethod
-    def _from_csv(cls, root: Path, csv_path: Path, video_dir: Path, split: str) -> VideoIndex:
+    def _from_csv(cls, root: Path, csv_path: Path, video_dir: Path, split: str, kind: str = "videos") -> VideoIndex:
         if not csv_path.is_file():
             raise FileNotFoundError(f"{csv_path}: Kinetics CSV does not exist")
         with open(csv_path, newline="", encoding="utf-8") as f:
@@ -159,7 +193,16 @@ class VideoIndex:
             if not rows:
                 raise ValueError(f"{csv_path}: no row of split {split!r} (splits present: {present})")
         label_index = {label: i for i, label in enumerate(classes)}
-        on_disk = _scan_videos(video_dir)
+        if kind == "videos":
+            on_disk = _scan_videos(video_dir)
+        else:
+            names = {row["youtube_id"] for row in rows}
+            for row in rows:
+                try:
+                    names.add(kinetics_clip_name(row["youtube_id"], row["time_start"], row["time_end"]))
+                except (TypeError, ValueError):
+                    pass  # reported with its line number below
+            on_disk = _scan_frame_folders(video_dir, names)
         records, missing = [], []
         for line, row in enumerate(rows, start=2):
             try:
@@ -176,16 +219,23 @@ class VideoIndex:
             logger.warning("%d of %d videos of split %r listed in %s are missing under %s (first: %s); "
                            "they are skipped", len(missing), len(rows), split, csv_path, video_dir, missing[0])
         if not records:
-            raise ValueError(f"{csv_path}: none of the {len(rows)} videos of split {split!r} found under {video_dir}")
-        return cls(records, classes, root, split)
+            what = "videos" if kind == "videos" else "frame folders"
+            raise ValueError(f"{csv_path}: none of the {len(rows)} {what} of split {split!r} found under {video_dir}")
+        return cls(records, classes, root, split, kind)
 
     @classmethod
-    def _from_folders(cls, root: Path, video_dir: Path, split: str) -> VideoIndex:
+    def _from_folders(cls, root: Path, video_dir: Path, split: str, kind: str = "videos") -> VideoIndex:
         label_dirs = sorted(d for d in video_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
-        per_class = {d.name: sorted(p for p in d.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
-                                    and not p.name.startswith(".")) for d in label_dirs}
+        if kind == "videos":
+            per_class = {d.name: sorted(p for p in d.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS
+                                        and not p.name.startswith(".")) for d in label_dirs}
+        else:  # <label>/<clip>/ folders; their images are not listed here
+            per_class = {d.name: sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
+                         for d in label_dirs}
         classes = sorted(label for label, files in per_class.items() if files)
-        records = [VideoRecord(p.stem, str(p), label, i) for i, label in enumerate(classes) for p in per_class[label]]
+        records = [VideoRecord(p.stem if kind == "videos" else p.name, str(p), label, i)
+                   for i, label in enumerate(classes) for p in per_class[label]]
         if not records:
-            raise ValueError(f"{video_dir}: no videos found in <label>/ subfolders")
-        return cls(records, classes, root, split)
+            what = "videos" if kind == "videos" else "frame folders"
+            raise ValueError(f"{video_dir}: no {what} found in <label>/ subfolders")
+        return cls(records, classes, root, split, kind)

@@ -25,6 +25,7 @@ from bsp_lightning.data.synthesis import diff_speed_clip_positions, round_half_u
 
 __all__ = [
     "ClipTooShortError",
+    "check_speed_changes_visible",
     "choose_gamma",
     "diff_speed_indices",
     "diff_speed_offsets",
@@ -127,3 +128,21 @@ def choose_gamma(
         need = min(diff_speed_span(tau, change_point, g, stride) for g in gammas)
         raise ClipTooShortError(f"video has {num_video_frames} frames, a diff-speed clip spans at least {need}")
     return float(fitting[int(rng.integers(len(fitting)))])
+
+
+def check_speed_changes_visible(
+    tau: int, change_point_range: tuple[int, int], gammas: Sequence[float], stride: int
+) -> None:
+    """Refuse settings where a diff-speed clip can equal a same-speed clip (a wrong label).
+
+    Raises:
+        ValueError: a ``gamma`` and change point whose frames are those of a same-speed clip.
+    """
+    same = stride * np.arange(2 * tau)
+    for t in range(change_point_range[0], change_point_range[1] + 1):
+        for gamma in gammas:
+            if np.array_equal(diff_speed_offsets(tau, t, gamma, stride), same):
+                raise ValueError(
+                    f"gamma={gamma} with change point {t} reads the same frames as a same-speed clip "
+                    f"(tau={tau}, frame_stride={stride}); narrow change_point_range or change gammas"
+                )

@@ -1,7 +1,9 @@
 """Official-equivalent evaluation: plain functions and torchmetrics ``Metric`` classes.
 
-* :mod:`~bsp_lightning.evaluation.detection`: ActivityNet-1.3 detection mAP (``activitynet_map``,
-  ``ActivityNetMAP``), the numbers of ActivityNet's ``Evaluation/eval_detection.py``;
+* :mod:`~bsp_lightning.evaluation.detection`: ActivityNet-1.3 detection mAP (``activitynet_map``), the
+  numbers of ActivityNet's ``Evaluation/eval_detection.py``; its tIoU, matching and interpolated AP live in
+  :mod:`~bsp_lightning.evaluation.detection_ap`, its torchmetrics ``ActivityNetMAP`` in
+  :mod:`~bsp_lightning.evaluation.detection_metric`;
 * :mod:`~bsp_lightning.evaluation.grounding`: R@n,IoU=m and mIoU under the LGI or 2D-TAN convention
   (``grounding_metrics``, ``GroundingRecall``);
 * :mod:`~bsp_lightning.evaluation.actionness`: CrossTask framewise actionness AP (``actionness_ap``,
@@ -12,8 +14,15 @@
 * :mod:`~bsp_lightning.evaluation.cli`: ``bsp-lightning evaluate``.
 """
 
+from bsp_lightning import legacy
 from bsp_lightning.evaluation._io import EvaluationInputError
-from bsp_lightning.evaluation.actionness import ActionnessAP, ActionnessResult, actionness_ap, average_precision
+from bsp_lightning.evaluation.actionness import (
+    ActionnessAP,
+    ActionnessResult,
+    actionness_ap,
+    average_precision,
+    missing_scores_warning,
+)
 from bsp_lightning.evaluation.detection import (
     DEFAULT_TIOU_THRESHOLDS,
     ActivityNetMAP,
@@ -33,7 +42,6 @@ from bsp_lightning.evaluation.formats import (
     write_detections,
     write_grounding,
 )
-from bsp_lightning.evaluation.formats import read_detections as read_activitynet_predictions
 from bsp_lightning.evaluation.grounding import GroundingRecall, grounding_metrics, nms_2dtan, temporal_iou
 
 __all__ = [
@@ -51,9 +59,9 @@ __all__ = [
     "average_precision",
     "grounding_metrics",
     "interpolated_ap",
+    "missing_scores_warning",
     "nms_2dtan",
     "read_actionness",
-    "read_activitynet_predictions",
     "read_detections",
     "read_grounding",
     "read_grounding_predictions",
@@ -63,3 +71,5 @@ __all__ = [
     "write_detections",
     "write_grounding",
 ]
+
+__getattr__ = legacy.module_getattr(__name__)

@@ -8,6 +8,13 @@ a step. The model gives one score per segment. Two numbers:
   segment. A video without positives has no defined AP (scikit-learn warns and returns a meaningless
   value): it is skipped and counted in ``num_videos_without_positives``.
 
+The segments of a video are fixed by its duration (``ceil(duration / 0.2)``, the labels), not by the length of
+its score list. A list shorter than the labels scores the first segments; the rest are *unscored*: an unscored
+positive is a miss (counted in the recall's denominator, never retrieved, as an undetected ground truth is in
+the ActivityNet mAP) and an unscored negative changes nothing. The result names those videos
+(``videos_with_missing_scores``) so that every caller warns about them; a score list longer than the labels is
+an error (the scores past the video's end belong to no segment: the caller decides what to drop).
+
 AP is scikit-learn's ``average_precision_score``: non-interpolated, ``sum_n (R_n - R_{n-1}) P_n`` over the
 distinct score thresholds in decreasing order, tied scores forming one threshold (so the order of tied
 segments does not matter). Computed in float64. ``torchmetrics.classification.BinaryAveragePrecision`` is
@@ -38,13 +45,25 @@ class ActionnessResult(NamedTuple):
     num_videos: int
     num_videos_without_positives: int
     num_segments: int
+    videos_with_missing_scores: tuple[Hashable, ...] = ()
+    num_missing_segments: int = 0
+    num_missed_positives: int = 0
 
 
-def average_precision(labels: Any, scores: Any) -> float:
+def average_precision(labels: Any, scores: Any, num_unscored_positives: int = 0) -> float:
     """Non-interpolated AP with scikit-learn's ``average_precision_score`` semantics (ties grouped).
 
+    Args:
+        labels: ``(N,)`` 0/1 or booleans of the scored items.
+        scores: ``(N,)`` finite scores.
+        num_unscored_positives: positives that have no score: misses, in the recall's denominator only
+            (with them, the AP is scikit-learn's times ``P / (P + num_unscored_positives)``).
+
+    Returns:
+        AP in [0, 1]; 0.0 when no item is scored but some positive exists.
+
     Raises:
-        ValueError: no positive label, mismatched lengths, or non-finite scores.
+        ValueError: no positive at all, mismatched lengths, or non-finite scores.
     """
     y = np.asarray(labels).reshape(-1).astype(bool)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -52,9 +71,13 @@ def average_precision(labels: Any, scores: Any) -> float:
         raise ValueError(f"{y.size} labels for {s.size} scores")
     if not np.isfinite(s).all():
         raise ValueError("scores contain NaN or infinite values")
-    num_pos = int(y.sum())
+    if num_unscored_positives < 0:
+        raise ValueError(f"num_unscored_positives must be >= 0, got {num_unscored_positives}")
+    num_pos = int(y.sum()) + int(num_unscored_positives)
     if num_pos == 0:
         raise ValueError("average precision is undefined without positive labels")
+    if s.size == 0:
+        return 0.0
     order = np.argsort(s, kind="stable")[::-1]
     s, y = s[order], y[order]
     # The last index of each run of tied scores is one threshold.
@@ -69,33 +92,64 @@ def actionness_ap(scores: Mapping[Hashable, Any], labels: Mapping[Hashable, Any]
     """Pooled and per-video-mean AP of segment scores against segment labels.
 
     Args:
-        scores: video id -> ``(num_segments,)`` scores.
-        labels: video id -> ``(num_segments,)`` booleans, for every video of ``scores``, same lengths.
+        scores: video id -> ``(k,)`` scores of the video's first ``k`` segments (``k`` may be 0).
+        labels: video id -> ``(num_segments,)`` booleans for every video of ``scores``, ``num_segments >= k``
+            set by the video's duration. Segments ``k..num_segments-1`` are unscored: their positives are misses.
+
+    Returns:
+        :class:`ActionnessResult`; ``num_segments`` counts the labelled segments (scored or not),
+        ``videos_with_missing_scores`` the videos with ``k < num_segments`` in ``scores`` order,
+        ``num_missing_segments`` / ``num_missed_positives`` their unscored segments / positives.
 
     Raises:
-        ValueError: a video without labels, a length mismatch, or no positive segment at all.
+        ValueError: a video without labels, more scores than labels, or no positive segment at all.
     """
-    all_scores, all_labels, per_video = [], [], []
-    skipped = 0
+    all_scores, all_labels, per_video, missing = [], [], [], []
+    skipped = missing_segments = missed_positives = total_segments = 0
     for video, video_scores in scores.items():
         if video not in labels:
             raise ValueError(f"video {video!r} has scores but no labels")
         s = np.asarray(video_scores, dtype=np.float64).reshape(-1)
         y = np.asarray(labels[video]).reshape(-1).astype(bool)
-        if s.shape != y.shape:
+        if s.size > y.size:
             raise ValueError(f"video {video!r}: {s.size} scores for {y.size} segment labels")
+        total_segments += y.size
+        missed = int(y[s.size :].sum())
+        if s.size < y.size:
+            missing.append(video)
+            missing_segments += y.size - s.size
+            missed_positives += missed
+        y = y[: s.size]
         all_scores.append(s)
         all_labels.append(y)
-        if y.any():
-            per_video.append(average_precision(y, s))
+        if y.any() or missed:
+            per_video.append(average_precision(y, s, num_unscored_positives=missed))
         else:
             skipped += 1
     if not all_scores:
         raise ValueError("no video to evaluate")
-    pooled_labels = np.concatenate(all_labels)
-    pooled = average_precision(pooled_labels, np.concatenate(all_scores))
+    pooled = average_precision(
+        np.concatenate(all_labels), np.concatenate(all_scores), num_unscored_positives=missed_positives
+    )
     mean = float(np.mean(per_video)) if per_video else float("nan")
-    return ActionnessResult(pooled, mean, len(all_scores), skipped, int(pooled_labels.size))
+    return ActionnessResult(
+        pooled, mean, len(all_scores), skipped, total_segments, tuple(missing), missing_segments, missed_positives
+    )
+
+
+def missing_scores_warning(
+    result: ActionnessResult, scores: Mapping[Hashable, Any], labels: Mapping[Hashable, Any], shown: int = 5
+) -> str | None:
+    """The warning every caller gives for ``result.videos_with_missing_scores`` (``None`` when there are none):
+    ``"2 video(s) with fewer scores than segments: 'a' (6 of 10), 'b' (0 of 3); their 4 unscored positive
+    segment(s) count as misses"``, naming up to ``shown`` videos."""
+    videos = result.videos_with_missing_scores
+    if not videos:
+        return None
+    named = [f"{v!r} ({np.size(scores[v])} of {np.size(labels[v])})" for v in videos[:shown]]
+    more = f" and {len(videos) - shown} more" if len(videos) > shown else ""
+    return (f"{len(videos)} video(s) with fewer scores than segments: {', '.join(named)}{more}; their "
+            f"{result.num_missed_positives} unscored positive segment(s) count as misses")
 
 
 class ActionnessAP(Metric):

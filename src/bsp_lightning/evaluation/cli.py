@@ -1,4 +1,5 @@
-"""``bsp-lightning evaluate {activitynet,grounding,actionness}``: official-equivalent evaluation of prediction files.
+"""``bsp-lightning evaluate {activitynet,grounding,actionness,proposals}``: official-equivalent evaluation of
+prediction files.
 
 Each subcommand prints a table and, with ``--json OUT``, writes the numbers (fractions, not percentages)
 atomically. Unusable input (missing, empty or malformed file, missing key, NaN or non-numeric score,
@@ -22,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from bsp_lightning import legacy
 from bsp_lightning.evaluation._io import EvaluationInputError
-from bsp_lightning.evaluation.formats import read_actionness, read_detections, read_grounding
-from bsp_lightning.evaluation.formats import read_grounding_predictions  # noqa: F401  (the older name lived here)
+from bsp_lightning.evaluation.formats import read_actionness, read_detections, read_grounding, read_proposals
+from bsp_lightning.evaluation.tables import format_metric_table, format_table
 from bsp_lightning.utils.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -100,7 +102,7 @@ def evaluate_activitynet(
     )
     rows = [["tIoU"] + [f"{t:.2f}" for t in result.tiou_thresholds] + ["avg"],
             ["mAP (%)"] + [f"{100 * v:.2f}" for v in result.mAP] + [f"{100 * result.average_mAP:.2f}"]]
-    return out, header + "\n" + _table(rows)
+    return out, format_table(rows, header)
 
 
 # --- grounding ------------------------------------------------------------------------------------------
@@ -136,35 +138,116 @@ def evaluate_grounding(
     rule = "IoU >= m, no NMS" if convention == "lgi" else f"IoU > m after NMS at {nms_threshold:g}"
     header = f"Video grounding, {convention} convention ({rule}): {len(gts)} queries"
     rows = [list(out), [f"{100 * v:.2f}" for v in out.values()]]
-    return out, header + "\n" + _table(rows)
+    return out, format_table(rows, header)
 
 
 # --- actionness -----------------------------------------------------------------------------------------
 
 
 def read_actionness_predictions(path: str | Path) -> dict[str, np.ndarray]:
-    """:func:`~bsp_lightning.evaluation.formats.read_actionness` without the videos whose list is empty (warned)."""
-    scores = read_actionness(path)
-    empty = [v for v, s in scores.items() if not s.size]
-    if empty:
-        _warn(f"{path}: {len(empty)} video(s) with an empty score list skipped")
-    return {v: s for v, s in scores.items() if s.size}
+    """:func:`~bsp_lightning.evaluation.formats.read_actionness`; a video whose list is empty is kept: all its
+    segments are unscored, so its positives count as misses (:func:`evaluate_actionness` warns)."""
+    return read_actionness(path)
 
 
-def evaluate_actionness(annotations: str | Path, predictions: str | Path) -> tuple[dict[str, Any], str]:
-    """Evaluate a CrossTask actionness prediction file; returns ``(json dict, table text)``."""
-    from bsp_lightning.annotations.crosstask import read_crosstask_annotations, segment_labels
-    from bsp_lightning.evaluation.actionness import actionness_ap
+def read_video_durations(path: str | Path) -> dict[str, float]:
+    """Video id -> duration (seconds) for ``evaluate actionness --durations``.
+
+    A feature folder of ``bsp-lightning extract`` (or its ``manifest.json``) gives ``num_frames / fps`` of each
+    ``ok`` or ``partial`` entry, the duration the actionness head cuts into segments; any other file is read by
+    :func:`bsp_lightning.annotations.read_durations` (JSON ``{video: seconds}`` or a CSV).
+
+    Raises:
+        EvaluationInputError: an unreadable manifest or one without a usable entry.
+        AnnotationError: a malformed durations file.
+    """
+    from bsp_lightning.annotations.thumos import read_durations
+    from bsp_lightning.features.store import MANIFEST_NAME, FeatureStoreError, read_manifest
+
+    path = Path(path)
+    if not (path.is_dir() or path.name == MANIFEST_NAME):
+        return read_durations(path)
+    root = path if path.is_dir() else path.parent
+    try:
+        entries = read_manifest(root).get("videos", {})
+    except FeatureStoreError as err:
+        raise EvaluationInputError(str(err)) from None
+    out = {
+        video: float(e["num_frames"]) / float(e["fps"]) for video, e in entries.items()
+        if e.get("status") in ("ok", "partial") and e.get("num_frames") and e.get("fps")
+    }
+    if not out:
+        raise EvaluationInputError("no video entry with num_frames and fps", root / MANIFEST_NAME)
+    return out
+
+
+def _some(items: Sequence[str], shown: int = 5) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
+def _actionness_labels(
+    steps: dict[str, list], scores: dict[str, np.ndarray], durations: dict[str, float] | None, predictions: Any,
+    annotations: Any,
+) -> dict[str, np.ndarray]:
+    """Each video's segment labels, their number set by its duration; scores past a known duration are cut off
+    (in place, warned). Without a duration, the segments reach the later of the last step and the last score."""
+    from bsp_lightning.annotations.crosstask import SEGMENT_LENGTH, num_segments, segment_labels
+
+    labels, extra, past_end, no_duration = {}, [], [], []
+    for video, s in scores.items():
+        last_end = max((step.end for step in steps[video]), default=0.0)
+        if durations is not None and video in durations:
+            count = num_segments(durations[video])
+            if s.size > count:
+                extra.append(f"{video!r} ({s.size} for {count})")
+                scores[video] = s[:count]
+            if last_end > round(count * SEGMENT_LENGTH, 9):
+                past_end.append(repr(video))
+        else:
+            if durations is not None:
+                no_duration.append(repr(video))
+            count = max(s.size, num_segments(max(last_end, 0.0)))
+        labels[video] = segment_labels(steps[video], count)
+    if no_duration:
+        _warn(f"{len(no_duration)} video(s) without a duration in --durations: their segments reach the later of "
+              f"the last annotated step and the last score: {_some(no_duration)}")
+    if extra:
+        _warn(f"{predictions}: {len(extra)} video(s) with score(s) after the end of the video, ignored: "
+              f"{_some(extra)}")
+    if past_end:
+        _warn(f"{annotations}: {len(past_end)} video(s) with steps after the end of the video (those parts label "
+              f"no segment): {_some(past_end)}")
+    return labels
+
+
+def evaluate_actionness(
+    annotations: str | Path, predictions: str | Path, durations: str | Path | None = None
+) -> tuple[dict[str, Any], str]:
+    """Evaluate a CrossTask actionness prediction file; returns ``(json dict, table text)``.
+
+    Args:
+        annotations: CrossTask ``annotations/`` (or ``crosstask_release/``).
+        predictions: ``{video_id: [score per 0.2 s segment]}``.
+        durations: see :func:`read_video_durations`; each video then has ``ceil(duration / 0.2)`` segments.
+            Without it (CrossTask annotations hold no duration) the segments reach the later of the video's
+            last annotated step and its last score, which gives the same AP whenever no step runs past the
+            video's end: unscored negatives do not change AP.
+
+    A score list shorter than the video's segments leaves the rest unscored: their positives count as misses
+    (:func:`~bsp_lightning.evaluation.actionness.actionness_ap`), with a warning naming the videos.
+    """
+    from bsp_lightning.annotations.crosstask import read_crosstask_annotations
+    from bsp_lightning.evaluation.actionness import actionness_ap, missing_scores_warning
 
     steps = read_crosstask_annotations(annotations)
     scores = read_actionness_predictions(predictions)
-    if not scores:
+    if not any(s.size for s in scores.values()):
         # AP needs at least one scored segment; a file without scores has found no action.
         _warn(f"{predictions}: no video with scores in the file: AP is reported as 0")
         out = {"AP": 0.0, "AP_per_video_mean": 0.0}
-        return out, "CrossTask framewise actionness: no video scored\n" + _table(
-            [["AP (%)", "AP per video, mean (%)"], ["0.00", "0.00"]]
-        )
+        return out, format_table([["AP (%)", "AP per video, mean (%)"], ["0.00", "0.00"]],
+                                 "CrossTask framewise actionness: no video scored")
     unknown = [v for v in scores if v not in steps]
     if len(unknown) == len(scores):
         raise EvaluationInputError(f"no video of the file has annotations in {annotations}", predictions)
@@ -172,27 +255,87 @@ def evaluate_actionness(annotations: str | Path, predictions: str | Path) -> tup
         _warn(f"{predictions}: {len(unknown)} video(s) without annotations in {annotations} skipped, "
               f"e.g. {', '.join(map(repr, unknown[:3]))}")
         scores = {v: s for v, s in scores.items() if v in steps}
-    labels = {v: segment_labels(steps[v], len(s)) for v, s in scores.items()}
+    known = None
+    if durations is not None:
+        known = read_video_durations(durations)
+        if not any(v in known for v in scores):
+            raise EvaluationInputError(f"no video of {predictions} has a duration in the file", durations)
+    labels = _actionness_labels(steps, scores, known, predictions, annotations)
     if not any(y.any() for y in labels.values()):
         raise EvaluationInputError("no positive segment among the evaluated videos: AP is undefined", predictions)
     result = actionness_ap(scores, labels)
     if result.num_videos_without_positives:
         _warn(f"{result.num_videos_without_positives} video(s) without any positive segment: in the pooled AP, "
               "left out of the per-video mean")
+    header = f"CrossTask framewise actionness: {result.num_videos} videos, {result.num_segments} segments of 0.2 s"
+    missing = missing_scores_warning(result, scores, labels)
+    if missing:
+        _warn(f"{predictions}: {missing}")
+        header += (f" ({result.num_missing_segments} without scores, {result.num_missed_positives} positive: "
+                   "counted as misses)")
     out = {"AP": result.AP, "AP_per_video_mean": result.AP_per_video_mean}
-    header = (f"CrossTask framewise actionness: {result.num_videos} videos, {result.num_segments} segments of 0.2 s")
     rows = [["AP (%)", "AP per video, mean (%)"], [f"{100 * result.AP:.2f}", f"{100 * result.AP_per_video_mean:.2f}"]]
-    return out, header + "\n" + _table(rows)
+    return out, format_table(rows, header)
+
+
+# --- proposals ------------------------------------------------------------------------------------------
+
+
+def evaluate_proposals(ground_truth: str | Path, predictions: str | Path, subset: str = "validation",
+                       max_avg_nr_proposals: float = 100) -> tuple[dict[str, Any], str]:
+    """AR@AN and AUC of a proposal (or detection) file against an ActivityNet ground truth
+    (:func:`bsp_lightning.evaluation.proposals.average_recall_vs_proposals`); returns ``(json dict, table text)``.
+
+    Raises:
+        EvaluationInputError / AnnotationError: unusable files (one line naming the file and the problem).
+    """
+    from bsp_lightning.annotations.activitynet import load_activitynet
+    from bsp_lightning.evaluation.proposals import REPORTED_AN, average_recall_vs_proposals
+
+    gt = load_activitynet(ground_truth, subset=subset)
+    if not gt.segments:
+        raise EvaluationInputError(f"no ground-truth segment in subset {subset!r}", ground_truth)
+    props = read_proposals(predictions)
+    gt_videos = {s.video_id for s in gt.segments}
+    if not any(len(p) for p in props.values()):
+        # the official script divides by the proposal count: report the 0 of a model that proposed nothing
+        _warn(f"{predictions}: no proposal in the file: every AR and the AUC are reported as 0")
+        summary = {**{f"AR@{an}": 0.0 for an in REPORTED_AN}, "AUC": 0.0}
+        out = {**summary, "average_recall": [], "proposals_per_video": []}
+    else:
+        if not any(len(props.get(v, ())) for v in gt_videos):
+            hint = _v_prefix_hint(props, gt_videos)
+            raise EvaluationInputError(f"no video of the {subset!r} subset of {ground_truth} has a proposal{hint}",
+                                       predictions)
+        try:
+            result = average_recall_vs_proposals([s.video_id for s in gt.segments],
+                                                 [(s.start, s.end) for s in gt.segments], props, max_avg_nr_proposals)
+        except EvaluationInputError as err:
+            raise EvaluationInputError(str(err), predictions) from None
+        summary = result.summary()
+        out = {**summary, "average_recall": [float(v) for v in result.average_recall],
+               "proposals_per_video": [float(v) for v in result.proposals_per_video]}
+    header = (f"ActivityNet proposals, subset {subset!r}: {len(set(gt.videos))} videos, {len(gt.segments)} ground-truth "
+              f"segments, {sum(len(p) for p in props.values())} proposals (tIoU 0.5:0.05:0.95; AUC of AR vs AN)")
+    return out, format_metric_table(summary, header)
+
+
+def add_proposals_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``proposals`` on the ``bsp-lightning evaluate`` subparsers."""
+    p = subparsers.add_parser(
+        "proposals", help="ActivityNet proposal AR@AN and AUC (official Evaluation/eval_proposal.py)",
+        description="Average recall vs average number of proposals (AN = 1..100) and the area under that curve, "
+                    "with the numbers of ActivityNet's eval_proposal.py (labels ignored).",
+    )
+    p.add_argument("--ground-truth", required=True, type=Path, help="official activity_net.v1-3.min.json")
+    p.add_argument("--predictions", required=True, type=Path,
+                   help='{"results": {video: [{"segment", "score"}]}} (a detection file works: labels ignored)')
+    p.add_argument("--subset", default="validation", help="ground-truth subset (default: validation)")
+    p.add_argument("--max-avg-proposals", type=float, default=100, help="official max_avg_nr_proposals (100)")
+    return p
 
 
 # --- command line ---------------------------------------------------------------------------------------
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(str(cell).rjust(w) for cell, w in zip(row, widths)) for row in rows]
-    rule = "-" * len(lines[0])
-    return "\n".join([rule, lines[0], rule, *lines[1:], rule])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -231,8 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
     action.add_argument("--annotations", required=True, type=Path,
                         help="CrossTask annotations/ folder (or crosstask_release/) with <task>_<video>.csv files")
     action.add_argument("--predictions", required=True, type=Path, help="{video_id: [score per 0.2 s segment]}")
-
-    from bsp_lightning.evaluation.proposals import add_proposals_parser
+    action.add_argument("--durations", type=Path, default=None, metavar="PATH",
+                        help="video durations, which set each video's number of segments: a feature folder of "
+                             "'bsp-lightning extract' (num_frames / fps, as the actionness head) or a JSON "
+                             "{video: seconds} / CSV video,duration file (default: up to the later of the last "
+                             "annotated step and the last score); missing scores count as misses")
 
     for p in (anet, ground, action, add_proposals_parser(sub)):
         p.add_argument("--json", type=Path, default=None, metavar="OUT",
@@ -251,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.benchmark == "proposals":
-            out, text = args.evaluate(args)
+            out, text = evaluate_proposals(args.ground_truth, args.predictions, args.subset, args.max_avg_proposals)
         elif args.benchmark == "activitynet":
             out, text = evaluate_activitynet(
                 args.ground_truth, args.predictions, args.subset, args.ignore_unknown_labels
@@ -259,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.benchmark == "grounding":
             out, text = evaluate_grounding(args.predictions, args.convention, args.nms_threshold)
         else:
-            out, text = evaluate_actionness(args.annotations, args.predictions)
+            out, text = evaluate_actionness(args.annotations, args.predictions, args.durations)
     except (EvaluationInputError, AnnotationError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
@@ -268,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         atomic_write_json(args.json, out)
         print(f"wrote {args.json}")
     return 0
+
+
+__getattr__ = legacy.module_getattr(__name__)
 
 
 if __name__ == "__main__":

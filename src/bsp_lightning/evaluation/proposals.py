@@ -13,6 +13,9 @@ metric of BSN, BMN and G-TAD. Its rules, all kept:
   (default ``numpy.linspace(0.5, 0.95, 10)``);
 * AN (x axis) = ``pcn * total_kept / num_videos``; AUC = ``trapz(AR, AN) / AN[-1]`` (reported as a fraction
   here; the official script prints it times 100).
+
+A pure metric: the file format is :mod:`bsp_lightning.evaluation.formats.proposals`, the command
+``bsp-lightning evaluate proposals`` is in :mod:`bsp_lightning.evaluation.cli`.
 """
 
 from __future__ import annotations
@@ -22,13 +25,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from bsp_lightning.evaluation._io import EvaluationInputError, as_number, read_json, require_keys
+from bsp_lightning import legacy
+from bsp_lightning.evaluation._io import EvaluationInputError
 from bsp_lightning.evaluation.detection import segment_iou
+from bsp_lightning.evaluation.formats.proposals import REPORTED_AN
 
-__all__ = ["ProposalResult", "average_recall_vs_proposals", "read_proposals", "REPORTED_AN"]
-
-#: The AN values reported in tables (AR@1, @5, @10, @50, @100).
-REPORTED_AN = (1, 5, 10, 50, 100)
+__all__ = ["ProposalResult", "average_recall_vs_proposals", "REPORTED_AN"]
 
 
 class ProposalResult(NamedTuple):
@@ -127,95 +129,4 @@ def average_recall_vs_proposals(
     return ProposalResult(recall, average, per_video, auc, thresholds)
 
 
-def read_proposals(path) -> dict[str, np.ndarray]:
-    """Read ``{"results": {video: [{"segment": [s, e], "score", ...}]}}`` (a detection file works: labels are
-    ignored, so each top-k duplicate counts as a proposal, as in the official script) -> video -> ``(n, 3)``.
-
-    Raises:
-        EvaluationInputError: missing/malformed file, an entry without ``segment``/``score``, a bad number.
-    """
-    data = read_json(path)
-    require_keys(data, ("results",), "top level", path)
-    results = data["results"]
-    if not isinstance(results, dict):
-        raise EvaluationInputError("'results' must be an object video id -> list", path)
-    out = {}
-    for video, entries in results.items():
-        if not isinstance(entries, list):
-            raise EvaluationInputError(f"results[{video!r}] must be a list", path)
-        rows = []
-        for i, entry in enumerate(entries):
-            where = f"results[{video!r}][{i}]"
-            require_keys(entry, ("segment", "score"), where, path)
-            seg = entry["segment"]
-            if not isinstance(seg, (list, tuple)) or len(seg) != 2:
-                raise EvaluationInputError(f"{where}: segment must be a [start, end] pair, got {seg!r}", path)
-            rows.append([as_number(seg[0], where, path, "segment bound"), as_number(seg[1], where, path, "segment bound"),
-                         as_number(entry["score"], where, path)])
-        out[str(video)] = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
-    return out
-
-
-def evaluate_proposals(ground_truth, predictions, subset: str = "validation",
-                       max_avg_nr_proposals: float = 100) -> tuple[dict[str, Any], str]:
-    """``bsp-lightning evaluate proposals``: AR@AN and AUC of a proposal (or detection) file against an ActivityNet
-    ground truth; returns ``(json dict, table text)``.
-
-    Raises:
-        EvaluationInputError / AnnotationError: unusable files (one line naming the file and the problem).
-    """
-    from bsp_lightning.annotations.activitynet import load_activitynet
-
-    gt = load_activitynet(ground_truth, subset=subset)
-    if not gt.segments:
-        raise EvaluationInputError(f"no ground-truth segment in subset {subset!r}", ground_truth)
-    from bsp_lightning.evaluation.cli import _v_prefix_hint, _warn
-
-    props = read_proposals(predictions)
-    gt_videos = {s.video_id for s in gt.segments}
-    if not any(len(p) for p in props.values()):
-        # the official script divides by the proposal count: report the 0 of a model that proposed nothing
-        _warn(f"{predictions}: no proposal in the file: every AR and the AUC are reported as 0")
-        summary = {**{f"AR@{an}": 0.0 for an in REPORTED_AN}, "AUC": 0.0}
-        out = {**summary, "average_recall": [], "proposals_per_video": []}
-    else:
-        if not any(len(props.get(v, ())) for v in gt_videos):
-            hint = _v_prefix_hint(props, gt_videos)
-            raise EvaluationInputError(f"no video of the {subset!r} subset of {ground_truth} has a proposal{hint}",
-                                       predictions)
-        try:
-            result = average_recall_vs_proposals([s.video_id for s in gt.segments],
-                                                 [(s.start, s.end) for s in gt.segments], props, max_avg_nr_proposals)
-        except EvaluationInputError as err:
-            raise EvaluationInputError(str(err), predictions) from None
-        summary = result.summary()
-        out = {**summary, "average_recall": [float(v) for v in result.average_recall],
-               "proposals_per_video": [float(v) for v in result.proposals_per_video]}
-    names = list(summary)
-    cells = [f"{100 * summary[n]:.2f}" for n in names]
-    widths = [max(len(n), len(c)) for n, c in zip(names, cells)]
-    head = "  ".join(n.rjust(w) for n, w in zip(names, widths))
-    rule = "-" * len(head)
-    header = (f"ActivityNet proposals, subset {subset!r}: {len(set(gt.videos))} videos, {len(gt.segments)} ground-truth "
-              f"segments, {sum(len(p) for p in props.values())} proposals (tIoU 0.5:0.05:0.95; AUC of AR vs AN, %)")
-    table = "\n".join([header, rule, head, rule, "  ".join(c.rjust(w) for c, w in zip(cells, widths)), rule])
-    return out, table
-
-
-def add_proposals_parser(subparsers) -> Any:
-    """Register ``proposals`` on the ``bsp-lightning evaluate`` subparsers; its ``evaluate(args)`` default runs it."""
-    from pathlib import Path
-
-    p = subparsers.add_parser(
-        "proposals", help="ActivityNet proposal AR@AN and AUC (official Evaluation/eval_proposal.py)",
-        description="Average recall vs average number of proposals (AN = 1..100) and the area under that curve, "
-                    "with the numbers of ActivityNet's eval_proposal.py (labels ignored).",
-    )
-    p.add_argument("--ground-truth", required=True, type=Path, help="official activity_net.v1-3.min.json")
-    p.add_argument("--predictions", required=True, type=Path,
-                   help='{"results": {video: [{"segment", "score"}]}} (a detection file works: labels ignored)')
-    p.add_argument("--subset", default="validation", help="ground-truth subset (default: validation)")
-    p.add_argument("--max-avg-proposals", type=float, default=100, help="official max_avg_nr_proposals (100)")
-    p.set_defaults(evaluate=lambda a: evaluate_proposals(a.ground_truth, a.predictions, a.subset,
-                                                         a.max_avg_proposals))
-    return p
+__getattr__ = legacy.module_getattr(__name__)

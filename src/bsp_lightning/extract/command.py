@@ -25,7 +25,6 @@ the next run.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import sys
@@ -44,12 +43,13 @@ from bsp_lightning.extract.inputs import (
     SnippetSpec,
     VideoItem,
     list_videos,
+    read_checkpoint_info,
     resolve_spec,
     source_stat,
 )
 from bsp_lightning.extract.writer import ExtractionSummary, FeatureWriter
 from bsp_lightning.features.store import FORMAT_VERSION, FeatureStore, FeatureStoreError, config_hash
-from bsp_lightning.models.checkpoints import checkpoint_kind
+from bsp_lightning.models.checkpoints import CheckpointInfo
 from bsp_lightning.models.normalize import IMAGENET_MEAN, IMAGENET_STD
 from bsp_lightning.utils.cli import HelpFormatter
 
@@ -58,21 +58,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["LAST_SNIPPET_RULE", "build_parser", "extract", "extraction_config", "main"]
 
 LAST_SNIPPET_RULE = "pad-with-last-frame"
-
-
-def _kind(checkpoint: str | os.PathLike) -> str:
-    path = Path(checkpoint).expanduser()
-    if not path.is_file():
-        raise ExtractionError(f"{path}: checkpoint not found (nothing is downloaded; give a local path)")
-    return checkpoint_kind(path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------- run
@@ -112,7 +97,7 @@ def extraction_config(
 
 
 def extract(
-    checkpoints: Sequence[str | os.PathLike],
+    checkpoints: Sequence[str | os.PathLike | CheckpointInfo],
     videos: str | os.PathLike | Sequence[VideoItem],
     out_dir: str | os.PathLike,
     spec: SnippetSpec | None = None,
@@ -129,6 +114,8 @@ def extract(
     See the module docstring for the snippet rule, resuming and the output layout.
 
     Args:
+        checkpoints: paths, or the files as read by :func:`~bsp_lightning.extract.inputs.read_checkpoint_info`
+            (not read again).
         spec: snippet settings; None takes them from the checkpoints
             (:func:`~bsp_lightning.extract.inputs.resolve_spec`).
         settings_source: where each setting of ``spec`` came from, for the manifest (default: "given").
@@ -138,16 +125,14 @@ def extract(
     """
     started = time.perf_counter()
     items = list_videos(videos) if isinstance(videos, (str, os.PathLike)) else list(videos)
-    kinds = [_kind(c) for c in checkpoints]
+    # each file is unpickled once (here or by the caller); the settings and the loader take what was read
+    infos = [c if isinstance(c, CheckpointInfo) else read_checkpoint_info(c) for c in checkpoints]
     if spec is None:
-        spec, settings_source = resolve_spec([(str(c), k) for c, k in zip(checkpoints, kinds)])
+        spec, settings_source = resolve_spec(infos)
     elif settings_source is None:
         settings_source = {name: "given" for name in ("snippet_length", "stride", "short_side", "crop_size")}
-    streams, described = [], []
-    for checkpoint, kind in zip(checkpoints, kinds):
-        stream, kind = load_feature_stream(checkpoint, spec.snippet_length, kind)
-        streams.append(stream)
-        described.append((str(Path(checkpoint).expanduser().resolve()), _sha256(Path(checkpoint).expanduser()), kind))
+    streams = [load_feature_stream(info, spec.snippet_length)[0] for info in infos]
+    described = [(str(info.path.resolve()), info.sha256, info.kind) for info in infos]
     model = SnippetFeatureExtractor(streams)
     config, hash_ = extraction_config(described, spec, model.num_features, settings_source)
 
@@ -188,7 +173,7 @@ def extract(
             v.video_id: e.get("reason", "") for v, e in zip(items, entries) if e.get("status") == "failed"
         }
         summary.partial = {
-            v.video_id: f"{e.get('num_frames')} of {e.get('expected_frames')} frames decoded"
+            v.video_id: e.get("reason") or f"{e.get('num_frames')} of {e.get('expected_frames')} frames decoded"
             for v, e in zip(items, entries) if e.get("status") == "partial"
         }
         summary.written = sum(e.get("status") in ("ok", "partial") for e in entries) - summary_skipped
@@ -229,13 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="BSPModule .ckpt or official TSM checkpoint; give it twice for two-stream features "
                              "(concatenated along channels in the order given)")
     parser.add_argument("--videos", required=True, metavar="DIR|LIST.txt",
-                        help="folder of videos (searched recursively), a text file with one video path per line, "
-                             "or a single video file")
+                        help="folder of videos or frame folders (searched recursively), a text file with one video "
+                             "or frame-folder path per line, or a single video file")
+    parser.add_argument("--fps", default=None, metavar="FPS|FILE",
+                        help="frame folders: their frame rate, a number or a JSON/CSV side file naming each folder")
+    parser.add_argument("--frame-template", default=None, metavar="TEMPLATE",
+                        help="frame folders: image names such as img_{:05d}.jpg (default: detected per folder)")
     parser.add_argument("--out", required=True, metavar="FEATDIR", help="output feature folder")
     # "%(default).0s" prints nothing: it keeps the formatter from appending "(default: unset)"
     parser.add_argument("--snippet-length", type=_positive_int, default=UNSET,
-                        help="consecutive frames per snippet (default: the BSP checkpoint's num_frames; 8 for "
-                             "official TSM files)%(default).0s")
+                        help="consecutive frames per snippet (default: the frames per clip the BSP checkpoint "
+                             "was trained with; 8 for official TSM files)%(default).0s")
     parser.add_argument("--stride", type=_positive_int, default=UNSET,
                         help="frames between snippet starts (default: 8)%(default).0s")
     parser.add_argument("--short-side", type=_optional_size, default=UNSET,
@@ -269,10 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     devices: int | str = int(args.devices) if args.devices.isdigit() else args.devices
     try:
-        kinds = [(c, _kind(c)) for c in args.checkpoint]
-        spec, sources = resolve_spec(kinds, args.snippet_length, args.stride, args.short_side, args.crop)
+        infos = [read_checkpoint_info(c) for c in args.checkpoint]
+        spec, sources = resolve_spec(infos, args.snippet_length, args.stride, args.short_side, args.crop)
+        videos = list_videos(args.videos, fps=args.fps, frame_template=args.frame_template)
         summary = extract(
-            args.checkpoint, args.videos, args.out, spec, settings_source=sources,
+            infos, videos, args.out, spec, settings_source=sources,
             batch_size=args.batch_size, num_workers=args.num_workers, accelerator=args.accelerator,
             devices=devices, precision=args.precision, trainer_kwargs={"num_nodes": args.num_nodes},
         )

@@ -11,8 +11,9 @@ every frame is covered (for ``stride <= snippet_length``) and the count is
 
 Frames are resized so the shorter side is ``short_side`` and centre-cropped to ``crop x crop``.
 
-Partial files (issue 9): the last batch of a video carries how many frames decoded, to be compared with the
-exact count of :func:`bsp_lightning.video.probe` (``num_frames``); a half-downloaded file decodes fewer.
+Partial files (``docs/decisions.md#partial-files``): the last batch of a video carries how many frames decoded, to be
+compared with the exact count of :func:`bsp_lightning.video.probe` (``num_frames``); a half-downloaded file decodes
+fewer.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from bsp_lightning.data.frames import folder_info, folder_video_info, iter_folder_snippets
 from bsp_lightning.extract.inputs import ExtractionError, SnippetSpec, VideoItem, source_stat
 from bsp_lightning.video import Snippet, VideoDecodeError, iter_snippets, probe, resized_shape
+from bsp_lightning.video.decode import partial_reason
+from bsp_lightning.video.index import frame_index
 
 __all__ = ["SnippetBatches", "SnippetDataModule", "decoded_frames", "shard_of"]
 
@@ -74,6 +78,8 @@ class SnippetBatches(IterableDataset):
         num_frames    int          the exact frame count (bsp_lightning.video.probe)
         truncated     bool         the file ends before its container says (a partial download)
         decoded_frames int         frames that decoded (:func:`decoded_frames`; on the last batch, else -1)
+        partial_reason str | None  on the last batch of a partial video, why (``video.partial_reason``: the
+                                   count the container declares for a truncated file)
         source        dict | None  ``{"size", "mtime_ns"}`` of the file when it was opened
         error         str | None   decoding failed (then clip is empty and is_last is True)
 
@@ -122,6 +128,7 @@ class SnippetBatches(IterableDataset):
     def _batch(self, video: VideoItem, snippets: list, info: Any, is_last: bool, first: int, stat: Any):
         frames = np.stack([_centre_crop(s.frames, self.spec.crop_size) for s in snippets])  # (B, L, H, W, 3)
         clip = torch.from_numpy(frames).permute(0, 1, 4, 2, 3).contiguous()
+        decoded = decoded_frames(snippets[-1], self.spec.stride, info.num_frames) if is_last else -1
         return {
             "clip": clip,
             "video_id": video.video_id,
@@ -130,9 +137,11 @@ class SnippetBatches(IterableDataset):
             "is_last": is_last,
             "fps": info.fps,
             "num_frames": info.num_frames,
-            "decoded_frames": decoded_frames(snippets[-1], self.spec.stride, info.num_frames) if is_last else -1,
+            "decoded_frames": decoded,
             "source": stat,
             "truncated": bool(getattr(info, "truncated", False)),
+            "partial_reason": partial_reason(frame_index(video.path), decoded, expected=info.num_frames)
+            if is_last else None,
             "error": None,
         }
 
@@ -149,21 +158,27 @@ class SnippetBatches(IterableDataset):
             "decoded_frames": 0,
             "source": None,
             "truncated": False,
+            "partial_reason": None,
             "error": reason,
         }
 
     def video_batches(self, video: VideoItem) -> Iterator[dict[str, Any]]:
-        """All batches of one video, in order; a decoding failure ends them with an error item."""
+        """All batches of one video (or frame folder), in order; a decoding failure ends them with an error item."""
         spec = self.spec
         try:
             stat = source_stat(video.path)
-            info = probe(video.path)
+            if video.fps is not None:  # a frame folder
+                info = folder_video_info(video.path, video.fps, video.frame_template)
+                snippets = iter(iter_folder_snippets(folder_info(video.path, video.frame_template),
+                                                     spec.snippet_length, spec.stride, spec.short_side))
+            else:
+                info = probe(video.path)
+                snippets = iter(iter_snippets(video.path, spec.snippet_length, spec.stride, spec.short_side))
             height, width = resized_shape(info.height, info.width, spec.short_side)
             if spec.crop_size is not None and min(height, width) < spec.crop_size:
                 raise VideoDecodeError(
                     video.path, f"frames are {height}x{width} after resizing, smaller than the crop {spec.crop_size}"
                 )
-            snippets = iter(iter_snippets(video.path, spec.snippet_length, spec.stride, spec.short_side))
             pending: list = []
             first = 0
             upcoming = next(snippets, None)

@@ -1,31 +1,31 @@
 """The model side of an extraction: frozen backbones as feature streams, run on snippet batches.
 
-Each checkpoint becomes a :class:`~bsp_lightning.models.checkpoints.FrozenBackbone` (features before the
-classifier, eval mode, no gradients). :class:`SnippetFeatureExtractor` normalises each ``uint8`` clip once
-(ImageNet statistics, on the accelerator) and concatenates the streams' features along channels
-(two-stream).
+Each checkpoint, read once (:func:`~bsp_lightning.models.checkpoints.inspect_checkpoint`), becomes a
+:class:`~bsp_lightning.pretrain.frozen.FrozenBackbone` (features before the classifier, eval mode, no
+gradients). :class:`SnippetFeatureExtractor` normalises each ``uint8`` clip once (ImageNet statistics, on the
+accelerator) and concatenates the streams' features along channels (two-stream).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from bsp_lightning.extract.inputs import ExtractionError
-from bsp_lightning.models.checkpoints import FrozenBackbone, checkpoint_kind, load_backbone
+from bsp_lightning.extract.inputs import ExtractionError, read_checkpoint_info
+from bsp_lightning.models.checkpoints import CheckpointInfo
 from bsp_lightning.models.normalize import normalize_clip, register_imagenet_stats
+from bsp_lightning.pretrain.frozen import FrozenBackbone, load_backbone
 
 __all__ = ["SnippetFeatureExtractor", "load_feature_stream"]
 
 
 def load_feature_stream(
-    checkpoint: str | os.PathLike, snippet_length: int = 8, kind: str | None = None
+    checkpoint: CheckpointInfo | str | os.PathLike, snippet_length: int = 8
 ) -> tuple[FrozenBackbone, str]:
     """Load a checkpoint as a frozen ``(N, T, 3, H, W) normalised -> (N, D)`` feature module.
 
@@ -34,9 +34,9 @@ def load_feature_stream(
     is :func:`bsp_lightning.models.checkpoints.checkpoint_kind`.
 
     Args:
-        checkpoint: the file.
+        checkpoint: the file as read by :func:`~bsp_lightning.extract.inputs.read_checkpoint_info` (it is not
+            read again), or its path.
         snippet_length: frames per snippet (the temporal shift needs it).
-        kind: the file's kind when already known.
 
     Returns:
         ``(module, kind)`` with ``kind`` "bsp" or "official_tsm"; ``module.num_features`` is ``D``.
@@ -44,28 +44,19 @@ def load_feature_stream(
     Raises:
         ExtractionError: the file does not exist or is neither kind.
     """
-    path = Path(checkpoint).expanduser()
-    if not path.is_file():
-        raise ExtractionError(f"{path}: checkpoint not found (nothing is downloaded; give a local path)")
-    if path.suffix != ".safetensors":
-        with path.open("rb") as f:
-            magic = f.read(4)
-        # torch.save writes a zip archive (or, before PyTorch 1.6, a pickle, whose first byte is 0x80)
-        if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
-            raise ExtractionError(f"{path}: neither a BSPModule (.ckpt) nor an official TSM checkpoint: not a "
-                                  "PyTorch file at all (neither a zip archive nor a pickle)")
-    kind = kind or checkpoint_kind(path)
+    info = checkpoint if isinstance(checkpoint, CheckpointInfo) else read_checkpoint_info(checkpoint)
+    what = "cannot load as a BSPModule checkpoint" if info.kind == "bsp" else (
+        "neither a BSPModule (.ckpt) nor an official TSM checkpoint")
+    if info.obj is None:
+        raise ExtractionError(f"{info.path}: {what}: {info.error}")
     try:
-        stream, kind = load_backbone(path, snippet_length)
+        return load_backbone(info, snippet_length)
     except Exception as err:  # noqa: BLE001 - any loading failure is a bad checkpoint, named as such
-        what = "cannot load as a BSPModule checkpoint" if kind == "bsp" else (
-            "neither a BSPModule (.ckpt) nor an official TSM checkpoint")
         # one line: torch's and Lightning's messages run over several lines and paragraphs
         detail = " ".join(str(err).split())
         if len(detail) > 300:
             detail = detail[:300] + " ..."
-        raise ExtractionError(f"{path}: {what} ({type(err).__name__}: {detail})") from None
-    return stream, kind
+        raise ExtractionError(f"{info.path}: {what} ({type(err).__name__}: {detail})") from None
 
 
 class SnippetFeatureExtractor(pl.LightningModule):

@@ -3,8 +3,8 @@
 Batches of several videos interleave (one per DataLoader worker), so features are buffered per video id; a
 video's ``.npy`` and manifest entry are written atomically when its last batch arrives, so a killed run
 leaves only complete files. The entry's status is ``ok`` when the decoded frame count equals the exact count
-of :func:`bsp_lightning.video.probe`, ``partial`` (both counts recorded, a warning logged) otherwise, and
-``failed`` with the reason when nothing decoded.
+of :func:`bsp_lightning.video.probe`, ``partial`` (both counts and the reason recorded, a warning logged)
+otherwise, and ``failed`` with the reason when nothing decoded.
 """
 
 from __future__ import annotations
@@ -129,12 +129,13 @@ class FeatureWriter(BasePredictionWriter):
         # a half-downloaded file can decode every packet it holds: the container's own length tells it apart
         truncated = bool(prediction.get("truncated", False))
         status = "ok" if decoded == expected and not truncated else "partial"
+        # the dataset's reason gives a truncated file's total as its container declares it
+        why = None if status == "ok" else prediction.get("partial_reason") or f"{decoded} of {expected} frames decoded"
         self.store.write_video(
             vid, np.concatenate(pending.features), starts.tolist(), fps, decoded, self.config_hash,
-            status=status, expected_frames=expected, source=prediction.get("source"),
+            status=status, expected_frames=expected, source=prediction.get("source"), reason=why,
         )
         if status == "partial":
-            why = f"{decoded} of {expected} frames decoded" + (", the file ends before its container says" if truncated else "")
             self.summary.partial[vid] = why
             logger.warning("%s: partial file, %s; its features cover what decoded", vid, why)
         self.summary.written += 1

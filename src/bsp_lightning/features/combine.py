@@ -2,8 +2,8 @@
 
 The paper's two-stream features (vanilla + BSP) are the channel concatenation of two extractions of the same
 videos. The rule that two folders line up (same snippet count and snippet start times per video) is
-:func:`bsp_lightning.features.store._disagreement`, shared with the heads' on-the-fly
-:class:`~bsp_lightning.heads.FeatureSet`.
+:func:`bsp_lightning.features.store.disagreement`, shared with the on-the-fly
+:class:`~bsp_lightning.features.FeatureSet`.
 """
 
 from __future__ import annotations
@@ -17,15 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from bsp_lightning.features.store import (
-    ENTRIES_DIR,
-    FeatureMismatchError,
-    FeatureStore,
-    FeatureStoreError,
-    _disagreement,
-    config_hash,
-    load_features,
-)
+from bsp_lightning.features.store import ENTRIES_DIR, FeatureMismatchError, FeatureStore, FeatureStoreError
+from bsp_lightning.features.store import config_hash, disagreement, load_features
 from bsp_lightning.utils.cli import HelpFormatter
 
 __all__ = ["CombineResult", "combine", "combine_main"]
@@ -81,7 +74,7 @@ def combine(
         (skipped if allow_missing else problems)[vid] = where
     common = sorted(set(ok_a) & set(ok_b))
     for vid in common:
-        why = _disagreement(ok_a[vid], ok_b[vid])
+        why = disagreement(ok_a[vid], ok_b[vid])
         if why is not None:
             problems[vid] = why
     if problems:

@@ -18,7 +18,8 @@ A per-video entry::
      "num_frames": 24, "config_hash": "...", "reason": null}
 
 ``snippet_starts`` are the start times in seconds of each snippet's first frame (``start_frame / fps``).
-A failed video has ``"status": "failed"`` and the ``reason``. Entries written by ``extract`` also record
+A failed video has ``"status": "failed"`` and the ``reason``; so has a ``partial`` one. Entries written
+by ``extract`` also record
 ``expected_frames`` (the exact frame count of the file) and ``source`` (``{"size", "mtime_ns"}`` of the
 video file); when fewer frames decoded than expected the status is ``"partial"`` (its features cover what
 decoded), and a video whose file changed since is extracted again.
@@ -36,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from bsp_lightning.utils.io import atomic_save_npy, atomic_write_json
+from bsp_lightning import legacy
+from bsp_lightning.utils.io import atomic_save_npy, atomic_symlink, atomic_write_json
 
 __all__ = [
     "MANIFEST_NAME",
@@ -189,6 +191,9 @@ class FeatureStore:
         status: str = "ok",
         expected_frames: int | None = None,
         source: Mapping[str, int] | None = None,
+        reason: str | None = None,
+        link: str | os.PathLike | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write the features of one video (atomically), then its entry; return the entry.
 
@@ -197,6 +202,10 @@ class FeatureStore:
             status: ``"ok"``, or ``"partial"`` when fewer (or more) frames decoded than ``expected_frames``.
             expected_frames: the exact frame count of the file (recorded when given).
             source: the source video's ``{"size", "mtime_ns"}`` (recorded when given; see :meth:`is_complete`).
+            reason: why a ``partial`` video is partial (as a ``failed`` entry records why it failed).
+            link: an existing float32 ``(num_snippets, D)`` ``.npy`` file equal to ``features``: the feature file
+                becomes a symbolic link to it instead of a copy (``bsp-lightning features import --link``).
+            extra: more fields for the entry (``features import`` records where each video came from).
         """
         if status not in ("ok", "partial"):
             raise FeatureStoreError(f"{video_id}: status must be 'ok' or 'partial', got {status!r}")
@@ -206,7 +215,10 @@ class FeatureStore:
             raise FeatureStoreError(
                 f"{video_id}: features {features.shape} do not match {len(starts)} snippet start times"
             )
-        atomic_save_npy(self.feature_path(video_id), features)
+        if link is not None:
+            atomic_symlink(self.feature_path(video_id), link)
+        else:
+            atomic_save_npy(self.feature_path(video_id), features)
         entry = {
             "status": status,
             "num_snippets": int(features.shape[0]),
@@ -215,12 +227,13 @@ class FeatureStore:
             "fps": float(fps),
             "num_frames": int(num_frames),
             "config_hash": config_hash_,
-            "reason": None,
+            "reason": None if reason is None else str(reason),
         }
         if expected_frames is not None:
             entry["expected_frames"] = int(expected_frames)
         if source is not None:
             entry["source"] = {"size": int(source["size"]), "mtime_ns": int(source["mtime_ns"])}
+        entry.update(extra or {})
         atomic_write_json(self._entry_path(video_id), entry, indent=None)
         return entry
 
@@ -268,7 +281,9 @@ def _summary(videos: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def _disagreement(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+def disagreement(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    """Why two manifest entries of one video do not line up (snippet count, then start times within
+    ``TIME_TOLERANCE``), or ``None``: the rule of ``combine`` and of :class:`~bsp_lightning.features.FeatureSet`."""
     if a["num_snippets"] != b["num_snippets"]:
         return f"snippet counts differ ({a['num_snippets']} vs {b['num_snippets']})"
     starts_a = np.asarray(a["snippet_starts"], dtype=np.float64)
@@ -280,3 +295,6 @@ def _disagreement(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
         k = int(np.argmax(diff > TIME_TOLERANCE))
         return f"snippet start times differ from snippet {k} ({starts_a[k]:.6f}s vs {starts_b[k]:.6f}s)"
     return None
+
+
+__getattr__ = legacy.module_getattr(__name__)

@@ -4,18 +4,23 @@ Like :class:`~bsp_lightning.module.BSPModule`, a small base class with hooks (so
 :meth:`HeadModule.build_model` (a pure-torch model that knows nothing of Lightning), :meth:`HeadModule.forward`,
 :meth:`HeadModule.compute_loss`, :meth:`HeadModule.postprocess` (network outputs to prediction items) and
 :meth:`HeadModule.build_metric` (the official-equivalent score of the merged predictions). The loops are here:
-the test and predict loops gather the prediction items of every rank, merge them into the benchmark's official
-format, write them atomically to ``<default_root_dir>/predictions/<stage>.json``, score them (test) and print the
-table.
+the test and predict loops gather the prediction items of every rank, merge them into the predictions object of the
+head's task (its format object, :data:`bsp_lightning.evaluation.formats.FORMATS`), write them atomically to
+``<default_root_dir>/predictions/<stage>.json``, score them (test) and print the table.
 
-A subclass follows this shape::
+The model learns the data's shapes only from ``data_info`` (linked from the DataModule at fit time, recorded in the
+checkpoint); at test and predict time :meth:`HeadModule.check_data_info` compares the recorded ``data_info`` with the
+data's and names any difference. The base class saves the hyper-parameters of the whole constructor chain.
+
+A subclass follows this shape (``**kwargs`` lets a checkpoint's old hyper-parameters reach the table of old names,
+:mod:`bsp_lightning.legacy`, instead of being dropped)::
 
     class MyHead(HeadModule):
         task = "grounding"
 
-        def __init__(self, feature_dim: int = 0, data_info: dict | None = None, hidden: int = 256, lr: float = 1e-3):
-            super().__init__(feature_dim, data_info, lr=lr)
-            self.save_hyperparameters()
+        def __init__(self, feature_dim: int = 0, data_info: dict | None = None, lr: float = 1e-3,
+                     hidden: int = 256, **kwargs):
+            super().__init__(feature_dim, data_info, lr=lr, **kwargs)
             self.model = self.build_model()
 """
 
@@ -28,25 +33,47 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.trainer.states import TrainerFn
 from pytorch_lightning.utilities import rank_zero_info
 from torch import nn
 
-from bsp_lightning.heads.spec import TASKS
+from bsp_lightning import legacy
+from bsp_lightning.evaluation.formats import FORMATS, TASKS
+from bsp_lightning.evaluation.tables import format_metric_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HeadModule", "format_metric_table"]
+__all__ = ["DataInfoMismatchError", "HeadModule", "data_info_differences", "format_metric_table"]
+
+_CHECKED_STAGES = (TrainerFn.VALIDATING, TrainerFn.TESTING, TrainerFn.PREDICTING)
 
 
-def format_metric_table(metrics: Mapping[str, float], title: str = "") -> str:
-    """A two-row text table of fractions shown in percent (two decimals), one column per metric."""
-    names = list(metrics)
-    cells = [f"{100 * float(metrics[n]):.2f}" for n in names]
-    widths = [max(len(n), len(c)) for n, c in zip(names, cells)]
-    head = "  ".join(n.rjust(w) for n, w in zip(names, widths))
-    row = "  ".join(c.rjust(w) for c, w in zip(cells, widths))
-    rule = "-" * len(head)
-    return "\n".join(([title] if title else []) + [rule, head, rule, row + "   (%)", rule])
+class DataInfoMismatchError(ValueError):
+    """The data's ``data_info`` differs from the one the model was trained with (the message names each key)."""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return f"{len(value)} entries"
+    return repr(value)
+
+
+def data_info_differences(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """One phrase per key that both ``data_info`` have with different values (keys of one side only are not
+    compared: an older checkpoint may lack a key the data now gives)."""
+    out = []
+    for key in sorted(set(recorded) & set(current)):
+        mine, theirs = recorded[key], current[key]
+        if mine == theirs:
+            continue
+        text = f"{key}: {_describe(mine)} in the checkpoint, {_describe(theirs)} in the data"
+        if isinstance(mine, (list, tuple)) and isinstance(theirs, (list, tuple)):
+            first = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
+            a = repr(mine[first]) if first < len(mine) else "(end)"
+            b = repr(theirs[first]) if first < len(theirs) else "(end)"
+            text += f" (first difference at {first}: {a} vs {b})"
+        out.append(text)
+    return out
 
 
 def _batch_size(batch: Any) -> int | None:
@@ -57,19 +84,20 @@ def _batch_size(batch: Any) -> int | None:
     return None
 
 
-class HeadModule(pl.LightningModule):
+class HeadModule(pl.LightningModule, metaclass=legacy.LegacyArguments):
     """Base LightningModule of the heads.
 
     Args:
         feature_dim: ``D`` of the input features (linked from the DataModule's manifests by ``bsp-lightning fit``).
-        data_info: what the model must know about the data (class names, vocabulary...), linked from
+        data_info: what the model must know about the data (class names, vocabulary, input length...), linked from
             :attr:`~bsp_lightning.heads.FeatureDataModule.data_info`; stored in the hyper-parameters so a
-            checkpoint rebuilds the model alone.
+            checkpoint rebuilds the model alone, and checked against the data at test and predict time.
         lr: learning rate of the default optimiser (Adam).
         weight_decay: weight decay of the default optimiser.
 
     Attributes:
-        task: ``"detection"``, ``"grounding"`` or ``"actionness"`` (class attribute): the prediction format.
+        task: ``"detection"``, ``"grounding"`` or ``"actionness"`` (class attribute): the prediction format
+            (:attr:`prediction_format`).
         evaluate_on_validation: also postprocess and score the validation split each epoch (logged as
             ``val/<metric>``; used for model selection on a validation metric).
         test_results: the metrics of the last test run (fractions).
@@ -88,6 +116,8 @@ class HeadModule(pl.LightningModule):
         self.data_info = dict(data_info or {})
         self.lr = lr
         self.weight_decay = weight_decay
+        # every constructor argument of the subclass chain (the frames of their __init__), for the checkpoint
+        self.save_hyperparameters()
         self.test_results: dict[str, float] = {}
         self._items: dict[str, list[Any]] = {"val": [], "test": [], "predict": []}
 
@@ -129,43 +159,64 @@ class HeadModule(pl.LightningModule):
         """
         raise TypeError(f"{type(self).__name__} must implement build_metric()")
 
-    def external_data(self) -> dict[str, Any]:
-        """The ``external_data`` entry of a detection results file (e.g. where the labels came from)."""
-        return {}
+    @property
+    def prediction_format(self) -> Any:
+        """The format object of :attr:`task` (:data:`bsp_lightning.evaluation.formats.FORMATS`)."""
+        return FORMATS[self.task]
+
+    def prediction_metadata(self) -> dict[str, Any] | None:
+        """What the predictions file records about how they were made: a detection file's ``external_data`` (e.g.
+        where the labels came from), an actionness file's ``_protocol``; a grounding file has no place for it.
+        Default ``None``."""
+        return None
 
     def merge_predictions(self, items: list[Any]) -> Any:
-        """All ranks' prediction items -> the benchmark's official object (DESIGN.md, "Predictions on disk").
+        """All ranks' prediction items -> the task's predictions object (docs/design.md, "Predictions on disk"),
+        by the format's ``merge`` with :meth:`prediction_metadata`:
 
         * detection: items ``(video_id, [{"label", "score", "segment": [s, e]}, ...])`` ->
-          ``{"version": "VERSION 1.3", "results": {video_id: [...]}, "external_data": self.external_data()}``
-          (several items of one video are concatenated in item order);
+          :class:`~bsp_lightning.evaluation.formats.Detections` (several items of one video concatenated in item
+          order); a head may add its class-agnostic proposals to it (written beside it);
         * grounding: items ``{"video", "duration", "query", "gt", "predictions", ["index"]}`` -> the list, sorted
           by ``"index"`` when given (the dataset order, whatever the ranks' order), which is then dropped;
-        * actionness: items ``(video_id, scores)`` -> ``{video_id: [float, ...]}``.
+        * actionness: items ``(video_id, scores)`` -> :class:`~bsp_lightning.evaluation.formats.ActionnessScores`.
         """
-        if self.task == "detection":
-            results: dict[str, list[dict[str, Any]]] = {}
-            for video_id, detections in items:
-                results.setdefault(str(video_id), []).extend(detections)
-            return {"version": "VERSION 1.3", "results": results, "external_data": self.external_data()}
-        if self.task == "grounding":
-            if items and all("index" in item for item in items):
-                items = sorted(items, key=lambda item: item["index"])
-            return [{k: v for k, v in item.items() if k != "index"} for item in items]
-        return {str(video_id): [float(s) for s in scores] for video_id, scores in items}
+        return self.prediction_format.merge(items, self.prediction_metadata())
 
     def write_predictions(self, predictions: Any, path: str | Path) -> Path:
         """Write the merged predictions atomically in the official format of :attr:`task`."""
-        from bsp_lightning.evaluation import formats
+        return self.prediction_format.write(path, predictions)
 
-        if self.task == "detection":
-            return formats.write_detections(
-                path, predictions["results"], external_data=predictions.get("external_data"),
-                version=predictions.get("version", "VERSION 1.3"),
-            )
-        if self.task == "grounding":
-            return formats.write_grounding(path, predictions)
-        return formats.write_actionness(path, predictions, protocol=getattr(self, "actionness_protocol", None))
+    # --- data_info: the data the model was built for ------------------------------------------------------------
+
+    def check_data_info(self, recorded: Mapping[str, Any] | None = None) -> None:
+        """Compare the ``data_info`` the model was built with (``recorded``, default :attr:`data_info`) with the
+        attached DataModule's; called at validate, test and predict time (:meth:`setup`, and
+        :meth:`on_load_checkpoint` for ``--ckpt_path``, before the weights are loaded).
+
+        Raises:
+            DataInfoMismatchError: a key differs (each named, with both values or lengths).
+        """
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        current = getattr(datamodule, "data_info", None)
+        if current is None:
+            return
+        differences = data_info_differences(self.data_info if recorded is None else recorded, current)
+        if differences:
+            raise DataInfoMismatchError(
+                f"{type(self).__name__}: the data is not what the model was trained on: {'; '.join(differences)} "
+                "(same annotations, feature folders and data options as at fit time?)")
+
+    def setup(self, stage: str) -> None:
+        if self._trainer is not None and self.trainer.state.fn in _CHECKED_STAGES:
+            self.check_data_info()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        recorded = checkpoint.get("hyper_parameters", {}).get("data_info")
+        if recorded is not None and self._trainer is not None and self.trainer.state.fn in _CHECKED_STAGES:
+            # the checkpoint's own hyper-parameters, with the names of the table of old names
+            hparams = legacy.rename_arguments(type(self), checkpoint["hyper_parameters"])
+            self.check_data_info(hparams.get("data_info") or {})
 
     def configure_optimizers(self) -> Any:
         """Adam at ``lr`` with ``weight_decay``; heads override with their official schedule."""

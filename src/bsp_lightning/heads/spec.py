@@ -19,10 +19,13 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from bsp_lightning.evaluation.formats import TASKS
+from bsp_lightning.heads.datamodule import FeatureDataModule
+from bsp_lightning.heads.module import HeadModule
+
 logger = logging.getLogger(__name__)
 
 HEADS_GROUP = "bsp_lightning.heads"
-TASKS = ("detection", "grounding", "actionness")
 
 _errors: dict[str, str] = {}
 
@@ -34,7 +37,8 @@ class HeadSpec:
     Attributes:
         name: registry name (``"gtad"``); also the prefix of its config names (``gtad_anet``).
         module: its :class:`~bsp_lightning.heads.HeadModule` subclass.
-        datamodule: its :class:`~bsp_lightning.heads.FeatureDataModule` subclass.
+        datamodule: its :class:`~bsp_lightning.heads.FeatureDataModule` subclass (the common base when the head has
+            one DataModule class per benchmark).
         configs: the folder of its packaged LightningCLI YAML configs (one ``<name>.yaml`` each; the first line
             is a ``# description`` comment).
         task: ``"detection"``, ``"grounding"`` or ``"actionness"``: the prediction format it writes.
@@ -43,23 +47,27 @@ class HeadSpec:
             the folder it is given and returns the ``bsp-lightning fit`` arguments (``--config`` included) that
             train on it; the contract test (``tests/heads/test_contract.py``) runs a ``fast_dev_run`` fit and a
             test with them.
+        primary_metric: the name of the headline test metric (``"average_mAP"``, ``"R@1,IoU=0.5"``, ``"AP"``):
+            what ``bsp-lightning study`` compares across feature sets; the contract test checks the head reports it.
+        study_inputs: the sibling of ``make_example`` for ``bsp-lightning study``: given the toy-untrimmed folder
+            (:mod:`bsp_lightning.data.toy`), the ``--data.*`` arguments that point the head's ``<name>_toy`` config
+            at its annotations there.
 
     Raises:
         TypeError: a field has the wrong type. ValueError: unknown task.
     """
 
     name: str
-    module: type
-    datamodule: type
+    module: type[HeadModule]
+    datamodule: type[FeatureDataModule]
     configs: str | Path
     task: str
     description: str = ""
     make_example: Callable[[Path], list[str]] | None = None
+    primary_metric: str = ""
+    study_inputs: Callable[[Path], list[str]] | None = None
 
     def __post_init__(self) -> None:
-        from bsp_lightning.heads.datamodule import FeatureDataModule
-        from bsp_lightning.heads.module import HeadModule
-
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise TypeError(f"HeadSpec.name must be an identifier string, got {self.name!r}")
         if not (isinstance(self.module, type) and issubclass(self.module, HeadModule)):
@@ -68,6 +76,11 @@ class HeadSpec:
             raise TypeError(f"head {self.name!r}: datamodule must be a FeatureDataModule subclass, got {self.datamodule!r}")
         if self.task not in TASKS:
             raise ValueError(f"head {self.name!r}: task must be one of {TASKS}, got {self.task!r}")
+        if not isinstance(self.primary_metric, str):
+            raise TypeError(f"head {self.name!r}: primary_metric must be a metric name, got {self.primary_metric!r}")
+        for hook in ("make_example", "study_inputs"):
+            if getattr(self, hook) is not None and not callable(getattr(self, hook)):
+                raise TypeError(f"head {self.name!r}: {hook} must be callable, got {getattr(self, hook)!r}")
         object.__setattr__(self, "configs", Path(self.configs))
 
     def config_files(self) -> dict[str, Path]:
@@ -159,4 +172,5 @@ def describe(spec: HeadSpec) -> dict[str, Any]:
         "datamodule": f"{spec.datamodule.__module__}.{spec.datamodule.__qualname__}",
         "configs": sorted(spec.config_files()),
         "description": spec.description,
+        "primary_metric": spec.primary_metric,
     }

@@ -1,9 +1,19 @@
-"""Video backbones (TSM on timm ResNets), checkpoint reading, official-checkpoint import and the pretext heads."""
+"""Video backbones (TSM on timm ResNets), checkpoint reading, official-checkpoint import and the pretext heads.
+
+The floor of the library: nothing here imports the LightningModules (frozen backbones built from checkpoints are
+:mod:`bsp_lightning.pretrain.frozen`).
+"""
 
 from __future__ import annotations
 
+from bsp_lightning import legacy
 from bsp_lightning.models.pretext_heads import ActionHead, ChangePointHead, ClassificationHead, DistillationProjections
-from bsp_lightning.models.checkpoints import FrozenBackbone, checkpoint_kind, clean_state_dict, load_backbone
+from bsp_lightning.models.checkpoints import (
+    CheckpointInfo,
+    checkpoint_kind,
+    clean_state_dict,
+    inspect_checkpoint,
+)
 from bsp_lightning.models.official import OfficialCheckpointError, load_official_tsm
 from bsp_lightning.models.tsm import (
     TSM,
@@ -18,15 +28,17 @@ __all__ = [
     "ActionHead",
     "ChangePointHead",
     "ClassificationHead",
+    "CheckpointInfo",
     "DistillationProjections",
-    "FrozenBackbone",
     "OfficialCheckpointError",
     "TSMClassifier",
     "TemporalShift",
     "checkpoint_kind",
     "clean_state_dict",
-    "load_backbone",
+    "inspect_checkpoint",
     "load_imagenet_weights",
     "load_official_tsm",
     "temporal_shift",
 ]
+
+__getattr__ = legacy.module_getattr(__name__)

@@ -1,49 +1,50 @@
-"""Checkpoint files: reading weights, cleaning their keys, telling the kinds apart, frozen backbones.
+"""Checkpoint files: reading weights, cleaning their keys, telling the kinds apart. File I/O only.
 
 Two kinds of file hold a video backbone:
 
 * ``"bsp"``: a Lightning ``.ckpt`` of a :class:`~bsp_lightning.module.BSPModule` (any variant). The rule:
   the file is a dict with ``pytorch-lightning_version`` (every Lightning checkpoint), ``hyper_parameters`` or
-  the class key this library stores (:data:`CLASS_KEY`). The extension does not matter.
+  the class key older versions of this library stored (:data:`CLASS_KEY`). The extension does not matter.
 * ``"official_tsm"``: anything else, read as a released file of the official TSM code
   (:func:`~bsp_lightning.models.official.load_official_tsm`).
+
+:func:`inspect_checkpoint` reads a file once and says which kind it is; the loaders above this package
+(:mod:`bsp_lightning.pretrain.frozen`, :mod:`bsp_lightning.pretrain.restore`, extraction) take its
+:class:`CheckpointInfo` instead of the path, so a file is unpickled once per use.
 
 Key cleaning (:func:`clean_key`) is the one rule every loader applies (official TSM files, ImageNet weights,
 BSP checkpoints): weights saved from an ``nn.DataParallel``/DDP model carry a leading ``module.``, those saved
 from a ``torch.compile``d model carry ``_orig_mod.`` (leading, or in front of a compiled submodule); both are
 removed in any order and any number.
-
-:class:`FrozenBackbone` is the one frozen feature extractor: distillation teachers and extraction streams
-are both a backbone in eval mode without gradients, fed an already-normalised clip (so a two-stream
-extraction normalises each clip once).
 """
 
 from __future__ import annotations
 
-import logging
+import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-logger = logging.getLogger(__name__)
+from bsp_lightning import legacy
 
 __all__ = [
     "CLASS_KEY",
-    "FrozenBackbone",
+    "CheckpointInfo",
     "checkpoint_kind",
     "clean_key",
     "clean_state_dict",
-    "datamodule_hparams",
-    "load_backbone",
+    "inspect_checkpoint",
     "peek_checkpoint",
     "read_checkpoint",
     "unwrap_state_dict",
 ]
 
-# Stored in every BSPModule checkpoint so that BSPModule.load_from_checkpoint rebuilds the right variant.
+# The class key of BSPModule checkpoints written before the class went into Lightning's own
+# `hyper_parameters._class_path`; still read (bsp_lightning.pretrain.restore), no longer written.
 CLASS_KEY = "bsp_lightning_class"
 _WRAPPERS = ("module.", "_orig_mod.")
 
@@ -83,7 +84,10 @@ def _read_weights(path: Path) -> Any:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path), device="cpu")
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as err:  # noqa: BLE001 - safetensors' errors share no public base class
+            raise ValueError(f"{path}: cannot read as a safetensors file ({type(err).__name__}: {err})") from err
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle errors have no common base class worth catching separately
@@ -125,6 +129,23 @@ def unwrap_state_dict(obj: Any, source: str) -> dict[str, torch.Tensor]:
     return clean_state_dict(obj, source)
 
 
+def _unpickle(path: Path) -> Any:
+    """``torch.load`` of a whole checkpoint on the CPU; raises ValueError with a one-line reason."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    # torch.save writes a zip archive (memory-mappable: only what is used is read) or, before PyTorch 1.6, a
+    # pickle, whose first byte is 0x80
+    if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
+        raise ValueError("not a PyTorch file at all (neither a zip archive nor a pickle)")
+    from pytorch_lightning.utilities.migration import pl_legacy_patch
+
+    try:
+        with pl_legacy_patch():  # names that old Lightning versions pickled, as Lightning's own loader does
+            return torch.load(path, map_location="cpu", mmap=magic[:1] != b"\x80", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise ValueError(f"not a readable PyTorch checkpoint ({type(err).__name__}: {' '.join(str(err).split())})")
+
+
 def peek_checkpoint(path: str | Path) -> Any:
     """The top-level object of a checkpoint, its tensors memory-mapped where the format allows.
 
@@ -135,95 +156,81 @@ def peek_checkpoint(path: str | Path) -> Any:
         ValueError: not a readable PyTorch file.
     """
     path = Path(path).expanduser()
-    error: Exception | None = None
-    for mmap in (True, False):  # mmap reads only what is asked of zip files; legacy (pre-1.6) files need False
-        try:
-            return torch.load(path, map_location="cpu", mmap=mmap, weights_only=False)
-        except Exception as err:  # noqa: BLE001 - any unreadable file gets the same clear message
-            error = err
-    raise ValueError(f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}: {error})")
+    try:
+        return _unpickle(path)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def _is_bsp(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and any(
+        k in obj for k in ("pytorch-lightning_version", "hyper_parameters", CLASS_KEY))
 
 
 def checkpoint_kind(path: str | Path) -> str:
     """``"bsp"`` for a Lightning checkpoint of a BSPModule, ``"official_tsm"`` for anything else.
 
     See the module docstring for the rule. An unreadable file is ``"official_tsm"`` (whose loader then
-    reports it).
+    reports it). Reads the file: when it is loaded afterwards, use :func:`inspect_checkpoint` instead.
     """
     try:
         obj = peek_checkpoint(path)
     except ValueError:
         return "official_tsm"
-    is_bsp = isinstance(obj, Mapping) and any(
-        k in obj for k in ("pytorch-lightning_version", "hyper_parameters", CLASS_KEY)
-    )
-    return "bsp" if is_bsp else "official_tsm"
+    return "bsp" if _is_bsp(obj) else "official_tsm"
 
 
-def datamodule_hparams(path: str | Path) -> dict[str, Any]:
-    """The DataModule hyper-parameters a Lightning checkpoint recorded (``{}`` when none)."""
-    obj = peek_checkpoint(path)
-    hparams = obj.get("datamodule_hyper_parameters") if isinstance(obj, Mapping) else None
-    return dict(hparams) if isinstance(hparams, Mapping) else {}
+@dataclass(frozen=True, eq=False)
+class CheckpointInfo:
+    """A checkpoint file read once: its kind and its top-level object, passed on to the loaders.
 
-
-class FrozenBackbone(nn.Module):
-    """A frozen feature extractor: ``forward(x) -> (N, D)`` for a normalised float clip ``(N, T, 3, H, W)``.
-
-    It stays in eval mode (Lightning puts whole modules back in train mode every epoch; BatchNorm statistics
-    must not drift) and has no gradients.
-
-    Args:
-        net: the network.
-        num_features: feature dimension ``D``.
-        method: the method of ``net`` that returns clip features (``"forward"`` for a TSM backbone,
-            ``"features"`` for an official TSM classifier, before ``new_fc``).
+    Attributes:
+        path: the file (``~`` expanded).
+        kind: ``"bsp"`` or ``"official_tsm"`` (the rule of :func:`checkpoint_kind`).
+        obj: the unpickled top-level object (tensors memory-mapped where the format allows); ``None`` when
+            the file could not be read.
+        error: why it could not be read (one line), else ``None``.
     """
 
-    def __init__(self, net: nn.Module, num_features: int, method: str = "forward") -> None:
-        super().__init__()
-        self.net = net
-        self.method = method
-        self.num_features = int(num_features)
-        self.requires_grad_(False)
-        self.eval()
+    path: Path
+    kind: str
+    obj: Any
+    error: str | None = None
 
-    def train(self, mode: bool = True) -> FrozenBackbone:
-        return super().train(False)
+    @cached_property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the file's bytes (read on first use, in 1 MiB blocks)."""
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
 
-    @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return getattr(self.net, self.method)(x)
+    def section(self, key: str) -> dict[str, Any]:
+        """A mapping stored at the top level (``"hyper_parameters"``, ``"datamodule_hyper_parameters"``), ``{}``
+        when absent."""
+        value = self.obj.get(key) if isinstance(self.obj, Mapping) else None
+        return dict(value) if isinstance(value, Mapping) else {}
 
 
-def load_backbone(path: str | Path, num_segments: int) -> tuple[FrozenBackbone, str]:
-    """A frozen backbone from a BSPModule checkpoint (any variant) or an official TSM checkpoint.
+def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
+    """Read a checkpoint once (one unpickling, tensors memory-mapped) and tell its kind.
 
-    The temporal shift needs the clip length: a backbone trained with another ``num_segments`` is rebuilt
-    for ``num_segments`` (the official test script does the same), with a warning.
-
-    Returns:
-        ``(backbone, kind)``, ``kind`` from :func:`checkpoint_kind`.
+    An unreadable file is returned, not raised: its ``obj`` is ``None``, its ``error`` says why, and its kind is
+    ``"official_tsm"`` (the rule of :func:`checkpoint_kind`); the loader that needs it raises. ``.safetensors``
+    files are read with safetensors (no pickle) and are ``"official_tsm"``.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError (or the loader's error): the file is not loadable as its kind.
+        FileNotFoundError: no such file (nothing is downloaded).
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found (nothing is downloaded; give a local path)")
-    kind = checkpoint_kind(path)
-    if kind == "bsp":
-        from bsp_lightning.module import BSPModule
+    try:
+        obj = _read_weights(path) if path.suffix == ".safetensors" else _unpickle(path)
+    except ValueError as err:
+        return CheckpointInfo(path, "official_tsm", None, str(err))
+    return CheckpointInfo(path, "bsp" if _is_bsp(obj) else "official_tsm", obj)
 
-        net: nn.Module = BSPModule.load_from_checkpoint(path, map_location="cpu").backbone
-        method = "forward"
-    else:
-        from bsp_lightning.models.official import load_official_tsm
 
-        net = load_official_tsm(path, num_segments=num_segments)
-        method = "features"
-    if net.num_segments != num_segments:
-        logger.warning("%s: trained with %d frames per clip, used with %d", path, net.num_segments, num_segments)
-        net.set_num_segments(num_segments)
-    return FrozenBackbone(net, net.num_features, method), kind
+__getattr__ = legacy.module_getattr(__name__)

@@ -110,6 +110,7 @@ def load_official_tsm(
     shift_place: str | None = None,
     arch: str | None = None,
     dropout: float = 0.5,
+    source: str | Path | None = None,
 ) -> TSMClassifier:
     """Build a :class:`TSMClassifier` from an official TSM checkpoint, in eval mode.
 
@@ -127,13 +128,18 @@ def load_official_tsm(
         shift_place: "blockres", "block" or "none"; ``None`` infers it from the keys (a given value must agree).
         arch: timm ResNet name; ``None`` uses the file's ``arch`` entry or infers it from the block layout.
         dropout: dropout before ``new_fc`` when the model is put back in training mode.
+        source: the file a ``checkpoint`` mapping was read from (a
+            :class:`~bsp_lightning.models.checkpoints.CheckpointInfo`'s ``path``): named in messages, and its
+            name gives the options above as for a path.
 
     Raises:
         FileNotFoundError: the path does not exist.
         OfficialCheckpointError: the keys are not an official TSM/TSN ResNet layout.
     """
-    source = str(checkpoint) if isinstance(checkpoint, (str, Path)) else "official TSM state dict"
-    obj = read_checkpoint(checkpoint, "official TSM checkpoint") if isinstance(checkpoint, (str, Path)) else checkpoint
+    is_path = isinstance(checkpoint, (str, Path))
+    file_name = str(checkpoint) if is_path else (None if source is None else str(source))
+    source = file_name or "official TSM state dict"
+    obj = read_checkpoint(checkpoint, "official TSM checkpoint") if is_path else checkpoint
     try:
         state = _to_tsm_keys(unwrap_state_dict(obj, source))
     except ValueError as err:
@@ -150,7 +156,7 @@ def load_official_tsm(
     if shift_place is not None and shift_place != place:
         raise OfficialCheckpointError(f"{source}: shift_place={shift_place!r} given, but the keys are {place!r}")
 
-    named = _filename_options(source) if isinstance(checkpoint, (str, Path)) else {}
+    named = _filename_options(file_name) if file_name else {}
     if shift_div is None:
         shift_div = named.get("shift_div", 8)
     elif "shift_div" in named and named["shift_div"] != shift_div:

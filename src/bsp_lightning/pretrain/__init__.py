@@ -9,6 +9,8 @@ module                   class
 ``pretrain.two_head``    :class:`TwoHeadModule`: boundary + action heads on one backbone (Fig. 3b)
 ``pretrain.distillation`` :class:`DistillationModule`: a student and two frozen teachers (Fig. 3c)
 ``pretrain.optim``       TSM's parameter groups and learning-rate schedule
+``pretrain.frozen``      frozen backbones from checkpoints (distillation teachers, extraction)
+``pretrain.restore``     the class a checkpoint holds, old names migrated; building it
 =======================  ==================================================================
 
 :mod:`bsp_lightning.module` re-exports the classes under the names configs and checkpoints use.

@@ -24,7 +24,6 @@ accelerator, so a quarter of the bytes cross the bus.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,17 +36,19 @@ from torch import nn
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
+from bsp_lightning import legacy
 from bsp_lightning.callbacks import log_confusion_matrix
 from bsp_lightning.data.synthesis import BOUNDARY_TYPES
-from bsp_lightning.models.checkpoints import CLASS_KEY, clean_state_dict, peek_checkpoint
+from bsp_lightning.models.checkpoints import CheckpointInfo, clean_state_dict
 from bsp_lightning.models.normalize import normalize_clip, register_imagenet_stats
 from bsp_lightning.models.pretext_heads import ClassificationHead
 from bsp_lightning.models.tsm import TSM
 from bsp_lightning.pretrain.optim import lr_factor, tsm_parameter_groups
+from bsp_lightning.pretrain.restore import load_module
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BSPModule", "CLASS_KEY", "action_metrics", "batch_accuracy", "saved_class"]
+__all__ = ["BSPModule", "action_metrics", "batch_accuracy"]
 
 
 class BSPModule(pl.LightningModule):
@@ -76,9 +77,6 @@ class BSPModule(pl.LightningModule):
         num_segments: frames per clip ``T`` (linked from the DataModule's ``num_frames`` by the CLI).
         shift_div: TSM shifts ``1 / shift_div`` of the channels each way.
         shift_place: ``"blockres"`` (official default), ``"block"`` or ``"none"``.
-        pretext: ``"classification"`` (boundary type, cross-entropy). ``"regression"`` (change-point heatmap,
-            smooth-L1) is the variant :class:`~bsp_lightning.pretrain.changepoint.ChangePointModule`;
-            ``BSPModule(pretext="regression")`` builds one, as before it was a class of its own.
         num_classes: boundary classes in use (4, or 2 for a binary pair); linked from the DataModule.
         class_names: names of the boundary classes in label order, used in logged metric names; linked
             from the DataModule's ``boundary_types``. ``None``: the paper's four types (or ``class_<i>``).
@@ -97,10 +95,11 @@ class BSPModule(pl.LightningModule):
         warmup_epochs: linear warm-up length (fractional epochs allowed), before the decay.
         channels_last: run the backbone in channels-last memory format (faster convolutions on GPUs).
         compile: ``torch.compile`` the backbone (in place: checkpoints keep their keys).
-    """
 
-    # the pretext this class implements; ChangePointModule says "regression"
-    PRETEXT = "classification"
+    The pretext is the class: boundary-type classification here, the change-point heatmap (regression) in
+    :class:`~bsp_lightning.pretrain.changepoint.ChangePointModule`. Configs and checkpoints of older versions
+    that say ``BSPModule`` with ``pretext: regression`` load as that class (:mod:`bsp_lightning.legacy`).
+    """
 
     def __init__(
         self,
@@ -109,7 +108,6 @@ class BSPModule(pl.LightningModule):
         num_segments: int = 8,
         shift_div: int = 8,
         shift_place: str = "blockres",
-        pretext: Literal["classification", "regression"] = "classification",
         num_classes: int = 4,
         class_names: Sequence[str] | None = None,
         num_action_classes: int = 400,
@@ -127,17 +125,6 @@ class BSPModule(pl.LightningModule):
         compile: bool = False,
     ) -> None:
         super().__init__()
-        if pretext == "regression" and type(self) is BSPModule:
-            # The regression pretext used to be a flag of this class; it is now its own subclass. Configs and
-            # checkpoints that say `BSPModule` with `pretext: regression` still get that module (a `__new__`
-            # would hide this signature from the command line's parser).
-            from bsp_lightning.pretrain.changepoint import ChangePointModule
-
-            self.__class__ = ChangePointModule
-        if pretext != self.PRETEXT:
-            hint = " (the regression pretext is ChangePointModule: --model ChangePointModule)" if (
-                pretext == "regression") else ""
-            raise ValueError(f"{type(self).__name__}: pretext must be {self.PRETEXT!r}, got {pretext!r}{hint}")
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(
                 f"BSPModule: {len(class_names)} class_names {list(class_names)} for num_classes={num_classes}"
@@ -337,14 +324,10 @@ class BSPModule(pl.LightningModule):
 
     # --------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        cls = type(self)
-        module_name = cls.__module__
-        if module_name.startswith("bsp_lightning.pretrain."):
-            import bsp_lightning.module as public
-
-            if getattr(public, cls.__qualname__, None) is cls:
-                module_name = public.__name__  # the stable public name survives moves inside pretrain/
-        checkpoint[CLASS_KEY] = f"{module_name}:{cls.__qualname__}"
+        # Lightning records the class of a module built by LightningCLI (`_class_path`); one built in Python gets
+        # the same key, so that load_from_checkpoint on the base class rebuilds the saved variant
+        hparams = checkpoint.setdefault(self.CHECKPOINT_HYPER_PARAMS_KEY, {})
+        hparams.setdefault("_class_path", legacy.class_path(type(self)))
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # weights of a torch.compile'd or DataParallel-wrapped model load like the plain ones
@@ -352,26 +335,32 @@ class BSPModule(pl.LightningModule):
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
-        cls, checkpoint_path: str | Path, map_location: Any = None, strict: bool | None = None, **kwargs: Any
+        cls,
+        checkpoint_path: str | Path | CheckpointInfo,
+        map_location: Any = None,
+        strict: bool | None = None,
+        **kwargs: Any,
     ) -> BSPModule:
         """Load a checkpoint of any variant: called on :class:`BSPModule`, it builds the saved subclass.
 
-        The ImageNet ``pretrained`` path is not needed (the weights come from the checkpoint), so it is
-        dropped unless given again in ``kwargs``.
-        """
-        path = Path(checkpoint_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: checkpoint not found")
-        target = saved_class(path) or cls
-        if not issubclass(target, cls):
-            raise TypeError(f"{path}: holds a {target.__name__}, which is not a {cls.__name__}")
-        kwargs.setdefault("pretrained", None)
-        # Checkpoints written by the command line name their class `bsp_lightning.module.<Class>`
-        # (hyper-parameter `_class_path`); Lightning loads it only when that module is already imported.
-        import bsp_lightning.module  # noqa: F401
-        from pytorch_lightning.core.saving import _load_from_checkpoint
+        The class and the arguments recorded under old names go through :mod:`bsp_lightning.legacy`
+        (:mod:`bsp_lightning.pretrain.restore`). The ImageNet ``pretrained`` path is not needed (the weights
+        come from the checkpoint), so it is dropped unless given again in ``kwargs``.
 
-        return _load_from_checkpoint(target, path, map_location, None, strict, None, **kwargs)
+        Args:
+            checkpoint_path: the file, or the :class:`~bsp_lightning.models.checkpoints.CheckpointInfo` of a file
+                already read (it is not read again).
+            map_location: the device the module goes to (``str`` or ``torch.device``; default: the CPU).
+            strict: as ``load_state_dict``'s.
+            **kwargs: constructor arguments that replace the recorded ones.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: unreadable, or the recorded class cannot be imported.
+            TypeError: the file holds a module that is not a ``cls``.
+        """
+        kwargs.setdefault("pretrained", None)
+        return load_module(checkpoint_path, cls, map_location, strict, **kwargs)
 
 
 def batch_accuracy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -387,21 +376,4 @@ def action_metrics(num_classes: int) -> dict[str, Metric]:
     return metrics
 
 
-def saved_class(path: Path) -> type[BSPModule] | None:
-    """The BSPModule subclass a checkpoint was saved by (its :data:`CLASS_KEY`), None when not recorded.
-
-    Raises:
-        ValueError: the file is unreadable, or the recorded class cannot be imported or is not a BSPModule.
-    """
-    ckpt = peek_checkpoint(path)
-    spec = ckpt.get(CLASS_KEY) if isinstance(ckpt, dict) else None
-    if spec is None:
-        return None
-    module_name, qualname = spec.split(":")
-    try:
-        target = getattr(importlib.import_module(module_name), qualname)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(f"{path}: saved by {spec}, which cannot be imported ({err})") from err
-    if not (isinstance(target, type) and issubclass(target, BSPModule)):
-        raise ValueError(f"{path}: saved by {spec}, which is not a BSPModule")
-    return target
+__getattr__ = legacy.module_getattr(__name__)

@@ -33,15 +33,10 @@ def heatmap_peak(heatmap: torch.Tensor) -> torch.Tensor:
 class ChangePointModule(BSPModule):
     """Change-point regression: the backbone's per-frame features ``(N, T, D)`` give a heatmap ``(N, T)``.
 
-    Args:
-        pretext: must stay ``"regression"`` (kept so that configs naming it still parse).
-        **kwargs: :class:`~bsp_lightning.pretrain.base.BSPModule` arguments.
+    Takes the :class:`~bsp_lightning.pretrain.base.BSPModule` arguments. It was ``BSPModule(pretext="regression")``
+    before it was a class of its own; configs and checkpoints that say so load as this class
+    (:mod:`bsp_lightning.legacy`).
     """
-
-    PRETEXT = "regression"
-
-    def __init__(self, *args: Any, pretext: str = "regression", **kwargs: Any) -> None:
-        super().__init__(*args, pretext=pretext, **kwargs)
 
     def build_heads(self) -> dict[str, nn.Module]:
         return {"heatmap": ChangePointHead(self.backbone.num_features, self.hparams.dropout)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -11,24 +10,13 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import Metric, MetricCollection
 
-from bsp_lightning.models.checkpoints import FrozenBackbone, load_backbone
+from bsp_lightning import legacy
 from bsp_lightning.models.pretext_heads import ClassificationHead, DistillationProjections
 from bsp_lightning.pretrain.base import BSPModule, action_metrics, batch_accuracy
+from bsp_lightning.pretrain import frozen
+from bsp_lightning.pretrain.frozen import FrozenBackbone
 
-__all__ = ["DistillationModule", "FrozenTeacher", "load_teacher"]
-
-# The teachers are frozen backbones (also used by feature extraction); the old name stays importable.
-FrozenTeacher = FrozenBackbone
-
-
-def load_teacher(path: str | Path, num_segments: int) -> FrozenBackbone:
-    """A frozen teacher from a BSPModule-family checkpoint or an official TSM checkpoint
-    (:func:`bsp_lightning.models.checkpoints.load_backbone`).
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-    """
-    return load_backbone(path, num_segments)[0]
+__all__ = ["DistillationModule"]
 
 
 class DistillationModule(BSPModule):
@@ -44,7 +32,7 @@ class DistillationModule(BSPModule):
 
     Args:
         vanilla_checkpoint: checkpoint of the vanilla teacher: a :class:`VanillaModule` checkpoint or an
-            official TSM checkpoint (see :func:`~bsp_lightning.models.official.load_official_tsm`).
+            official TSM checkpoint (see :func:`~bsp_lightning.pretrain.frozen.load_teacher`).
         bsp_checkpoint: checkpoint of the BSP teacher (a :class:`BSPModule` checkpoint).
         vanilla_dim: ``f_v`` dimension; ``None``: the student's.
         bsp_dim: ``f_b`` dimension; ``None``: the student's.
@@ -122,8 +110,8 @@ class DistillationModule(BSPModule):
         hp = self.hparams
         if hp.vanilla_checkpoint is None or hp.bsp_checkpoint is None:
             raise ValueError("DistillationModule: give both model.vanilla_checkpoint and model.bsp_checkpoint")
-        self.vanilla_teacher = load_teacher(hp.vanilla_checkpoint, hp.num_segments)
-        self.bsp_teacher = load_teacher(hp.bsp_checkpoint, hp.num_segments)
+        self.vanilla_teacher = frozen.load_teacher(hp.vanilla_checkpoint, hp.num_segments)
+        self.bsp_teacher = frozen.load_teacher(hp.bsp_checkpoint, hp.num_segments)
         projections: DistillationProjections = self.heads["projections"]
         for name, teacher, layer in (("vanilla", self.vanilla_teacher, projections.h1),
                                      ("bsp", self.bsp_teacher, projections.h2)):
@@ -156,3 +144,6 @@ class DistillationModule(BSPModule):
             teacher = getattr(self, name)
             if teacher is not None:
                 checkpoint["state_dict"].update({f"{name}.{k}": v for k, v in teacher.state_dict().items()})
+
+
+__getattr__ = legacy.module_getattr(__name__)

@@ -24,13 +24,11 @@ class TwoHeadModule(BSPModule):
     Args:
         bsp_weight: weight of the boundary-classification loss.
         action_weight: weight of the action-classification loss.
-        **kwargs: :class:`BSPModule` arguments (``pretext`` must stay ``"classification"``).
+        **kwargs: :class:`BSPModule` arguments.
     """
 
     def __init__(self, *args: Any, bsp_weight: float = 1.0, action_weight: float = 1.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.hparams.pretext != "classification":
-            raise ValueError("TwoHeadModule: the boundary head is a classifier; use pretext='classification'")
 
     def build_heads(self) -> dict[str, nn.Module]:
         d, hp = self.backbone.num_features, self.hparams

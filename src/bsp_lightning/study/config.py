@@ -82,6 +82,11 @@ CHANGES_AFTER_RESULTS: tuple[tuple[str, str], ...] = (
      "validation saw a 32 px centre crop of the 64 px frames (a quarter of the picture, often without the actor), "
      "smaller crops dropped the actor, and a mirrored clip is another toy class (moving left/right, spinning "
      "clockwise/anticlockwise); seen on pretext accuracy, not on head results"),
+    ("default preset: pre-training 20 epochs x 640 clips (was 6 x 480), head runs 2 seeds x 20 s (was 3 x 25 s), "
+     "250 toy-untrimmed videos split 50/10/40 % (was 150 split 60/20/20 %)",
+     "BSP 4-way ended at 37.5 % validation accuracy in the old budget (floor 70 %); the main job's recipe passes "
+     "the floor on world v2. The head runs were cut to keep the 30-minute budget, and the test split enlarged "
+     "for the 3-point interval target. Decided on pretext accuracies, time and interval widths, not on the ordering"),
 )
 
 
@@ -164,13 +169,17 @@ def preset(name: str = "default", full: bool = False, seeds: int | None = None, 
         )
     elif name == "default":
         config = StudyConfig(
-            name="default", seeds=(0, 1, 2), toy_seed=0,
+            name="default", seeds=(0, 1), toy_seed=0,
             kinetics={**kinetics, "train_per_class": 24, "val_per_class": 6},
-            # sized for the 25-minute budget on 2 cores (8 epochs, 200 videos and 40 s per head run took 36 min)
-            untrimmed={**untrimmed, "num_videos": 150},
-            pretrain={"max_epochs": 6, "samples_per_epoch": 480, "val_samples": 64, "batch_size": 16,
+            # 100 test videos: the headline intervals shrink with the square root of the test videos (30 gave
+            # half-widths of several points); training videos matter less, the head runs being time-capped
+            untrimmed={**untrimmed, "num_videos": 250, "val_fraction": 0.1, "test_fraction": 0.4},
+            # the main job's recipe (`bsp-lightning fit --config toy`): 20 epochs x 640 clips, the budget in which
+            # BSP 4-way passes its floor on world v2; 192 validation clips measure the floors to a few points
+            pretrain={"max_epochs": 20, "samples_per_epoch": 640, "val_samples": 192, "batch_size": 16,
                       "num_workers": 2},
-            head_epochs=8, head_max_time="00:00:00:25",
+            # two seeds of 20 s (8 epochs at most) per head run keep the preset within 30 minutes on 2 cores
+            head_epochs=8, head_max_time="00:00:00:20",
         )
     else:
         raise ValueError(f"unknown study preset {name!r} (quick, default)")

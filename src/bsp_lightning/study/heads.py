@@ -1,16 +1,15 @@
 """Training and testing the installed heads on each feature set: ``fit`` then ``test --ckpt_path best``.
 
 Each head runs its own packaged ``<name>_toy`` config through :func:`bsp_lightning.lightning_cli.build_cli`, with the
-feature folders, the toy annotation file of its task, the seed, and the study's epoch and time caps as overrides.
-The annotation argument follows the head's task: detection reads ``activity_net.json``; grounding the toy folder
-(with ``train_file``/``test_file(s)`` set to ``toy_sta_{train,test}.txt`` when the DataModule takes them);
-actionness ``crosstask_release/``. A head that fails is recorded with its error and the study goes on.
+feature folders, its toy inputs (:attr:`~bsp_lightning.heads.HeadSpec.study_inputs`: its annotations in the
+toy-untrimmed folder), the seed, and the study's epoch and time caps as overrides. Its headline metric is the one its
+spec names (:attr:`~bsp_lightning.heads.HeadSpec.primary_metric`). A head that fails is recorded with its error and
+the study goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import shutil
@@ -25,16 +24,10 @@ from bsp_lightning.utils.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EXPECTED_HEADS", "PRIMARY_METRICS", "discover_heads", "head_arguments", "primary_metric", "run_head"]
+__all__ = ["EXPECTED_HEADS", "discover_heads", "head_arguments", "primary_metric", "run_head", "split_arguments"]
 
-#: The heads of stage 3 (issues 10-13); the study says which of them are not installed.
+#: The heads of stage 3; the study says which of them are not installed.
 EXPECTED_HEADS = ("gtad", "tan2d", "lgi", "actionness")
-#: The headline metric of each task, in order of preference (the first one a head reports is used).
-PRIMARY_METRICS = {
-    "detection": ("average_mAP", "mAP_avg", "mAP"),
-    "grounding": ("R@1,IoU=0.5", "R1@0.5", "R@1,IoU=0.7"),
-    "actionness": ("AP",),
-}
 RESULT_FILE = "result.json"
 
 
@@ -60,28 +53,25 @@ def discover_heads(wanted: tuple[str, ...] | None = None) -> tuple[dict[str, Any
 
 
 def head_arguments(spec: Any, untrimmed: Path) -> list[str]:
-    """The annotation arguments of ``spec``'s task on the toy-untrimmed folder (module docstring)."""
-    params = inspect.signature(spec.datamodule.__init__).parameters
-    if spec.task == "detection":
-        return [f"--data.annotations={untrimmed / 'activity_net.json'}"]
-    if spec.task == "actionness":
-        # the toy split, so that every head (and seed) is tested on the same videos
-        return [f"--data.annotations={untrimmed / 'crosstask_release'}", f"--data.split_file={untrimmed / 'splits.json'}"]
-    args = [f"--data.annotations={untrimmed}"]
-    if "train_file" in params:
-        args.append("--data.train_file=toy_sta_train.txt")
-    for key in ("test_file", "test_files"):
-        if key in params:
-            args.append(f"--data.{key}=toy_sta_test.txt")
-    return args
+    """The ``--data.*`` arguments that point ``spec``'s toy config at the toy-untrimmed folder
+    (:attr:`~bsp_lightning.heads.HeadSpec.study_inputs`; none when the head gives none)."""
+    return list(spec.study_inputs(untrimmed)) if spec.study_inputs is not None else []
+
+
+def split_arguments(spec: Any, untrimmed: Path) -> list[str]:
+    """The toy split for a head that would otherwise draw its own: the actionness head's seeded per-task split
+    becomes ``splits.json``, so that every head and seed is tested on the same videos (the bootstrap resamples
+    one test split for all of them)."""
+    return [f"--data.split_file={Path(untrimmed) / 'splits.json'}"] if spec.task == "actionness" else []
 
 
 def primary_metric(task: str, metrics: dict[str, float]) -> str | None:
-    """The headline metric among ``metrics`` (:data:`PRIMARY_METRICS`, else the first one)."""
-    for name in PRIMARY_METRICS.get(task, ()):
-        if name in metrics:
-            return name
-    return next(iter(metrics), None)
+    """The headline metric among ``metrics``: the :attr:`~bsp_lightning.heads.HeadSpec.primary_metric` of an
+    installed head of ``task`` that is reported, else the first metric."""
+    from bsp_lightning.heads import available_heads
+
+    declared = [spec.primary_metric for _, spec in sorted(available_heads().items()) if spec.task == task]
+    return next((name for name in declared if name in metrics), next(iter(metrics), None))
 
 
 def _config_digest(path: Path) -> str:
@@ -93,27 +83,26 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
     """Fit and test one head on one feature set with one seed; returns (and stores) the result record.
 
     The record: ``{"hash", "head", "task", "features", "seed", "status": "ok"|"failed", "metrics": {name: value},
-    "error", "seconds"}``. A stored record with the same hash is returned without running.
+    "error", "seconds", "cpu_seconds"}``. A stored record with the same hash is returned without running.
     """
     from bsp_lightning.lightning_cli import build_cli
 
     config_path = spec.config_files()[f"{spec.name}_toy"]
     folder = root / "heads" / spec.name / feature_set / f"seed{seed}"
     digest = stage_hash("head", spec.name, _config_digest(config_path), [f["hash"] for f in features], seed,
-                        config.head_epochs, config.head_max_time, head_arguments(spec, untrimmed))
+                        config.head_epochs, config.head_max_time, head_arguments(spec, untrimmed),
+                        split_arguments(spec, untrimmed))
     stored = fresh_stage(folder, digest, RESULT_FILE)
     if stored is not None:
         return stored
     if folder.exists():  # an unfinished run leaves no record
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    params = inspect.signature(spec.datamodule.__init__).parameters
     paths = [f["folder"] for f in features]
     common = ["--config", str(config_path), f"--data.features={json.dumps(paths)}", *head_arguments(spec, untrimmed),
+              *split_arguments(spec, untrimmed),
               f"--trainer.default_root_dir={folder}", f"--seed_everything={seed}", "--logger=csv",
-              "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
-    if "seed" in params:
-        common.append(f"--data.seed={seed}")
+              "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false", f"--data.seed={seed}"]
     fit_only = []
     if config.head_epochs is not None:
         fit_only.append(f"--trainer.max_epochs={config.head_epochs}")

@@ -7,7 +7,8 @@ the run, each backbone's pretext accuracy against its floor, the boundary sensit
 A cell is ``mean [low, high]`` in percent: the mean over seeds of the heads' reported numbers and the 95 %
 bootstrap interval over test videos (:mod:`bsp_lightning.study.analysis`). A feature set whose runs all failed
 or were skipped shows ``failed``/``–``, never a number. Under each table, each comparison of the paper's ordering
-on the headline metric: the paired difference with its interval and the verdict.
+on the headline metric (each head's :attr:`~bsp_lightning.heads.HeadSpec.primary_metric`): the paired difference
+with its interval and the verdict.
 """
 
 from __future__ import annotations

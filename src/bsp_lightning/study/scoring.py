@@ -31,12 +31,12 @@ import numpy as np
 from bsp_lightning.annotations import load_activitynet
 from bsp_lightning.annotations.crosstask import read_crosstask_annotations, segment_labels
 from bsp_lightning.evaluation.actionness import actionness_ap, average_precision
-from bsp_lightning.evaluation.detection import (
+from bsp_lightning.evaluation.detection import activitynet_map
+from bsp_lightning.evaluation.detection_ap import (
     DEFAULT_TIOU_THRESHOLDS,
     _interpolated_ap_rows,
     _rank_by_class,
     _true_positives,
-    activitynet_map,
 )
 from bsp_lightning.evaluation.formats import read_actionness, read_detections, read_grounding
 from bsp_lightning.evaluation.grounding import grounding_metrics, metric_names, query_hits

@@ -163,7 +163,7 @@ def random_init(config: StudyConfig, root: Path, kinetics: Path) -> dict[str, An
 
 
 def _toy_config() -> str:
-    from bsp_lightning.lightning_cli import resolve_config
+    from bsp_lightning.config_files import resolve_config
 
     return resolve_config("toy")
 

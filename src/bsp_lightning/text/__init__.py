@@ -1,6 +1,6 @@
 """Text inputs of the grounding heads: GloVe vectors (2D-TAN), the official tokenisers, a query vocabulary (LGI).
 
-``../shared/heads/tan2d-lgi.md`` sections 1.5, 1.12 (2D-TAN) and 2.2 (LGI) give the rules reproduced here.
+``docs/heads/tan2d-lgi.md`` §1.5, §1.12 (2D-TAN) and §2.2 (LGI) give the rules reproduced here.
 """
 
 from bsp_lightning.text.glove import GloveError, GloveVectors, load_glove, user_cache_dir

@@ -1,6 +1,6 @@
 """GloVe vectors from a local file, parsed once and cached as a binary array (no torchtext, no download).
 
-2D-TAN embeds queries with torchtext's ``glove.6B.300d`` (``../shared/heads/tan2d-lgi.md`` 1.5, 1.12). This
+2D-TAN embeds queries with torchtext's ``glove.6B.300d`` (``docs/heads/tan2d-lgi.md`` §1.5, §1.12). This
 module reads the same file with torchtext's rule and layout, without torchtext (deprecated, and its
 downloader breaks):
 

@@ -2,10 +2,10 @@
 
 * 2D-TAN [``lib/datasets/charades.py``, ``activitynet.py``, ``tacos.py``]: ``sentence.split()`` and each token
   lower-cased; punctuation stays, so ``"person's"`` and ``"door."`` are looked up as they are in GloVe
-  (and usually miss, giving the zero unknown vector). ``../shared/heads/tan2d-lgi.md`` section 1.5.
+  (and usually miss, giving the zero unknown vector). ``docs/heads/tan2d-lgi.md`` §1.5.
 * LGI [``src/utils/utils.py`` ``tokenize``]: ``str(txt).lower().translate(<delete string.punctuation>)
   .strip().split()``; punctuation characters are deleted, not replaced by spaces, so ``"person's"`` becomes
-  ``"persons"``. ``../shared/heads/tan2d-lgi.md`` section 2.2.
+  ``"persons"``. ``docs/heads/tan2d-lgi.md`` §2.2.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def build_vocabulary(
 
     LGI builds it from the **training** queries only, keeps every word (frequency threshold 1) and sorts the
     words alphabetically after ``<PAD> <UNK> <S> <E>`` [LGI ``src/utils/utils.py``, ``abstract_dataset.py``;
-    ``../shared/heads/tan2d-lgi.md`` 2.2]: 1,136 Charades-STA train words give the paper's 1,140 entries.
+    ``docs/heads/tan2d-lgi.md`` §2.2]: 1,136 Charades-STA train words give the paper's 1,140 entries.
     Sorting is by code point (Python's ``sorted``). A special that also occurs as a word is not repeated.
 
     Returns:

@@ -10,9 +10,18 @@ from deep inside ``json`` or numpy.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
+
+
+class InvalidArgumentError(ValueError):
+    """A constructor argument (a ``--model.*``/``--data.*`` option) has a value the class cannot use.
+
+    The command line prints its message on one line and exits with code 2: it is the type, not the message text,
+    that tells an argument problem from a bug.
+    """
 
 
 class InputFileError(ValueError):
@@ -83,3 +92,21 @@ def read_json(
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(path=path, problem=f"malformed JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+
+
+def to_number(value: Any, path: str | os.PathLike | None, what: str, line: int | None = None,
+              error: type[InputFileError] = InputFileError) -> float:
+    """``float(value)`` for a finite real number (a JSON number or a numeric string; booleans excluded).
+
+    Raises:
+        error: ``"<what> is not a number: <value>"`` or ``"<what> is not finite: <value>"``, naming ``path``.
+    """
+    if isinstance(value, bool):
+        raise error(path=path, problem=f"{what} is not a number: {value!r}", line=line)
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise error(path=path, problem=f"{what} is not a number: {value!r}", line=line) from None
+    if not math.isfinite(out):
+        raise error(path=path, problem=f"{what} is not finite: {value!r}", line=line)
+    return out

@@ -51,3 +51,17 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     with atomic_path(path, suffix=".npy") as tmp:
         with open(tmp, "wb") as f:
             np.save(f, array)
+
+
+def atomic_symlink(path: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Make ``path`` a symbolic link to ``target`` (absolute), replacing whatever was there in one rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.link")
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.abspath(target), tmp)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

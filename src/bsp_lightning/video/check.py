@@ -7,7 +7,7 @@ training):
 - ``no_video_stream``: the file opens but holds no video stream (an audio-only download);
 - ``undecodable``: missing, empty or not a video container, or no picture decodes;
 - ``partial``: fewer pictures decode than the exact index holds, or the file ends before its container
-  says it does (half-downloaded MP4 or Matroska);
+  says it does (half-downloaded MP4 or Matroska; the detail gives the count the container declares);
 - ``rotated``: a display matrix turns or mirrors the pictures (applied when decoding);
 - ``variable_frame_rate``: frame intervals differ by more than 10 %;
 - ``size_changes``: the stored picture size changes mid-stream (converted to the first size when decoding).
@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bsp_lightning.video.decode import partial_reason
 from bsp_lightning.video.errors import VideoDecodeError
 from bsp_lightning.video.extensions import VIDEO_EXTENSIONS
 from bsp_lightning.video.index import build_index
@@ -98,11 +99,10 @@ def check_video(path: str | os.PathLike) -> dict[str, Any]:
     record["decoded_frames"] = decoded
     record["sizes"] = [list(size) for size in dict.fromkeys(sizes)]
     details = []
-    if index.truncated or decoded < index.num_frames:
+    partial = partial_reason(index, decoded, reader.error)
+    if partial is not None and (index.truncated or decoded < index.num_frames):
         record["problems"].append("partial")
-        why = "the file ends before its container says" if index.truncated else "damaged"
-        details.append(f"{decoded} of {index.num_frames} frames decode ({why}"
-                       + (f": {reader.error})" if reader.error else ")"))
+        details.append(partial)
     if geometry.transformed:
         record["problems"].append("rotated")
         details.append(f"display matrix: {geometry.rotation} degrees" + (", mirrored" if geometry.hflip else ""))

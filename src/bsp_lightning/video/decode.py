@@ -25,8 +25,8 @@ from bsp_lightning.video.geometry import resized_shape
 from bsp_lightning.video.index import FrameIndex, frame_index
 from bsp_lightning.video.reader import SEEK_MIN_FRAMES, FrameReader, missing_frame_error
 
-__all__ = ["SEEK_MIN_FRAMES", "VideoDecodeError", "VideoInfo", "probe", "read_frames", "iter_frames",
-           "resized_shape"]
+__all__ = ["SEEK_MIN_FRAMES", "VideoDecodeError", "VideoInfo", "partial_reason", "probe", "read_frames",
+           "iter_frames", "resized_shape"]
 
 
 class VideoInfo(NamedTuple):
@@ -62,6 +62,29 @@ class VideoInfo(NamedTuple):
     sample_aspect_ratio: float = 1.0
     variable_frame_rate: bool = False
     truncated: bool = False
+
+
+def partial_reason(index: FrameIndex, decoded: int, error: str | None = None,
+                   expected: int | None = None) -> str | None:
+    """Why a video of which ``decoded`` frames decoded is partial, or ``None`` when it is complete.
+
+    A truncated file (a partial download) is measured against what its container declares: the frame
+    count of an MP4 header (``"24 of 48 frames decoded (the file ends before its container says)"``), else
+    the container's duration times ``fps`` (``"of about 48"``: Matroska states no count), else no total.
+    Every packet present may decode in such a file, so the index's count (the packets present) is not the
+    total. An untruncated file that decodes another count than ``expected`` (default: the index's
+    ``num_frames``) is ``damaged``. ``error``: the decoder's message, appended.
+    """
+    expected = index.num_frames if expected is None else expected
+    if not index.truncated and decoded == expected:
+        return None
+    detail = f": {error}" if error else ""
+    if not index.truncated:
+        return f"{decoded} of {expected} frames decoded (damaged{detail})"
+    declared = index.declared_frames or round(index.declared_duration * index.fps)
+    about = "" if index.declared_frames else "about "
+    count = f"{decoded} of {about}{declared} frames decoded" if declared > decoded else f"{decoded} frames decoded"
+    return f"{count} (the file ends before its container says{detail})"
 
 
 def info_of(index: FrameIndex) -> VideoInfo:

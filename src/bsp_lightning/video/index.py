@@ -1,6 +1,6 @@
 """The exact frame index of a video: one demux pass, no decoding beyond the first picture.
 
-The frame contract (shared/DESIGN.md): frame ``k`` is the ``k``-th picture in presentation order and the
+The frame contract (``docs/design.md`` §4.7): frame ``k`` is the ``k``-th picture in presentation order and the
 frame count is the number of pictures in the stream. Container metadata (durations that include an audio
 track or a start offset, frame counts, timestamps that AVI and raw streams derive from decode order)
 never decides either. This is the approach of torchcodec's exact mode and decord: read every packet of
@@ -37,12 +37,19 @@ import numpy as np
 from bsp_lightning.video.errors import VideoDecodeError, open_container, reason, video_stream
 from bsp_lightning.video.geometry import Geometry, frame_geometry
 
-__all__ = ["FrameIndex", "Timestamps", "build_index", "clear_index_cache", "frame_index", "INDEX_CACHE_ENV"]
+__all__ = ["FrameIndex", "Timestamps", "build_index", "clear_index_cache", "frame_index", "INDEX_CACHE_ENV",
+           "IN_ORDER_FORMATS"]
 
 INDEX_CACHE_ENV = "BSP_LIGHTNING_INDEX_CACHE"
 # Containers whose packets carry presentation timestamps written by the muxer (not guessed from decode
 # order, as the AVI and raw-stream demuxers do).
 TRUSTED_PTS_FORMATS = frozenset({"mov", "mp4", "matroska", "webm", "mpegts", "flv", "ogg", "nut"})
+# Containers read in order from the start, never by seeking to a keyframe learned while decoding in order.
+# MPEG program streams (.mpg/.vob, "mpeg"): at low bitrates one PES packet holds several pictures and only the
+# first picture starting in it has a timestamp; after a seek the demuxer resynchronises on a pack and gives
+# that timestamp to the tail of the picture before it, so a seek verified by the keyframe's timestamp lands one
+# picture early (or loses one) -- on a VCD-like 48 px file, 24 of 60 single-frame reads were picture k - 1.
+IN_ORDER_FORMATS = frozenset({"mpeg"})
 # Indexes of evenly spaced videos take a few hundred bytes: a worker keeps a whole Kinetics split.
 _CACHE_SIZE = int(os.environ.get("BSP_LIGHTNING_INDEX_CACHE_SIZE", 300_000))
 _cache: OrderedDict[tuple[str, int, int], FrameIndex] = OrderedDict()
@@ -96,6 +103,8 @@ class FrameIndex:
         path: the file; ``file_size`` and ``mtime_ns`` identify its version.
         num_frames: pictures in the stream (packets present in the file).
         declared_frames: the container's own frame count when it states one (MP4 sample tables), else 0.
+        declared_duration: the container's own duration in seconds (all streams), else 0.0; with
+            ``declared_frames`` it tells how much of a truncated file is missing.
         truncated: the file ends before the container says it does (half-downloaded MP4 or Matroska).
         pts: presentation timestamps in ``time_base`` units, sorted (frame ``k`` has ``pts[k]``;
             :class:`Timestamps`), or ``None`` when the container has no trustworthy presentation timestamps.
@@ -126,10 +135,17 @@ class FrameIndex:
     variable_frame_rate: bool
     geometry: Geometry
     format_name: str
+    declared_duration: float = 0.0
 
     @property
     def seekable(self) -> bool:
         return self.pts is not None and len(self.keyframes) > 0
+
+    @property
+    def learns_keyframes(self) -> bool:
+        """Without presentation timestamps, keyframes seen while decoding in order may be sought later
+        (``key_packets``); never in :data:`IN_ORDER_FORMATS`, which are read in order like raw streams."""
+        return len(self.key_packets) > 0 and not set(self.format_name.split(",")) & IN_ORDER_FORMATS
 
 
 def _matroska_truncated(path: str, file_size: int) -> bool:
@@ -219,6 +235,7 @@ def build_index(path: str | os.PathLike, container: av.container.InputContainer 
         time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 1)
         rate = _rate(stream)
         declared = int(stream.frames or 0)
+        declared_duration = container.duration / av.time_base if container.duration and container.duration > 0 else 0.0
         format_name = container.format.name
     finally:
         if own:
@@ -260,7 +277,7 @@ def build_index(path: str | os.PathLike, container: av.container.InputContainer 
         declared_frames=declared, truncated=truncated, pts=Timestamps(sorted_pts) if trusted else None,
         keyframes=keyframes if keyframes is not None else np.zeros(0, dtype=np.int64), key_packets=key_packets,
         time_base=time_base, fps=fps, duration=duration, variable_frame_rate=vfr, geometry=geometry,
-        format_name=format_name,
+        format_name=format_name, declared_duration=float(declared_duration),
     )
 
 
@@ -281,6 +298,7 @@ def _save(index: FrameIndex, target: str) -> None:
         "geometry": [index.geometry.stored_width, index.geometry.stored_height,
                      str(index.geometry.sample_aspect_ratio), index.geometry.rotation, index.geometry.hflip],
         "format_name": index.format_name, "has_pts": index.pts is not None,
+        "declared_duration": index.declared_duration,
     }
     os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = f"{target}.{os.getpid()}.tmp.npz"

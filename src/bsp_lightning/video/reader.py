@@ -10,7 +10,9 @@ number every decoded picture is:
   frame ``k``: decoders return pictures in presentation order whatever the container says about time.
   Where packets still carry unique timestamps (AVI), these name pictures without ordering them: the
   frame number of every keyframe met while decoding in order is remembered (per process), and later
-  reads seek to such a keyframe and check that the picture carrying its timestamp comes out.
+  reads seek to such a keyframe and check that the picture carrying its timestamp comes out. MPEG program
+  streams (``.mpg``/``.vob``) are read in order from the start every time, as raw streams are: their
+  timestamps do not survive a seek (:data:`~bsp_lightning.video.index.IN_ORDER_FORMATS`).
 
 A seek goes to the last keyframe at or before the first wanted frame and is verified: the first picture
 that comes out must be a keyframe of the index at or before the wanted frame (pictures the decoder returns
@@ -159,7 +161,7 @@ class FrameReader:
         """
         key = (os.path.abspath(self.path), self.index.file_size, self.index.mtime_ns)
         bad = _bad_keyframes.get(key, frozenset())  # an entry only for files with a failed seek
-        self._learned = _learned_keyframes.setdefault(key, {}) if len(self.index.key_packets) else None
+        self._learned = _learned_keyframes.setdefault(key, {}) if self.index.learns_keyframes else None
         self._key_pts = set(self.index.key_packets[:, 0].tolist()) if self._learned is not None else set()
         candidates = self._candidates(start, bad) if start >= SEEK_MIN_FRAMES else []
         if self._fresh and not candidates:

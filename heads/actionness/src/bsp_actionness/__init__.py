@@ -15,7 +15,7 @@ from bsp_lightning.heads import HeadSpec
 from bsp_actionness.data import ActionnessDataModule
 from bsp_actionness.lightning import ActionnessModule
 
-__all__ = ["HEAD", "ActionnessDataModule", "ActionnessModule", "make_example"]
+__all__ = ["HEAD", "ActionnessDataModule", "ActionnessModule", "make_example", "study_inputs"]
 
 CONFIGS = Path(__file__).parent / "configs"
 
@@ -56,6 +56,11 @@ def make_example(folder: Path) -> list[str]:
             "--data.batch_size=4"]
 
 
+def study_inputs(untrimmed: Path) -> list[str]:
+    """The toy-untrimmed set's CrossTask release (:func:`bsp_lightning.data.toy.write_toy_untrimmed`)."""
+    return [f"--data.annotations={Path(untrimmed) / 'crosstask_release'}"]
+
+
 HEAD = HeadSpec(
     name="actionness",
     module=ActionnessModule,
@@ -64,4 +69,6 @@ HEAD = HeadSpec(
     task="actionness",
     description="linear actionness classifier on frozen features, CrossTask 0.2 s segments (Table 3)",
     make_example=make_example,
+    primary_metric="AP",
+    study_inputs=study_inputs,
 )

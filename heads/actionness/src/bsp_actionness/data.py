@@ -9,9 +9,10 @@ The video's duration, which fixes its number of segments, is ``num_frames / fps`
 
 Splits: ``split_file`` (a JSON with ``"train"`` and ``"test"`` lists, and optionally ``"val"``; e.g. the
 ``split.json`` of an earlier run or the toy set's ``splits.json``) wins; otherwise the seeded per-task split of
-:func:`~bsp_actionness.segments.split_per_task` (3:1). Model selection never looks at the test videos: a seeded
-``val_fraction`` of the training videos is held out (:func:`bsp_lightning.heads.holdout_split`) unless the split
-file names the validation videos. The lists are written to ``<default_root_dir>/split.json`` at setup.
+:func:`~bsp_actionness.segments.split_per_task` (3:1). Model selection never looks at the test videos: the base
+class's seeded hold-out (``val_fraction`` of the training videos,
+:meth:`~bsp_lightning.heads.FeatureDataModule.hold_out`) gives the validation videos unless the split file names them. The lists, with the test videos and the protocol,
+are written once to ``<default_root_dir>/split.json``.
 
 Feature standardisation (``standardize``, a decision; the paper gives none): every channel is shifted and scaled
 by the mean and standard deviation of the training videos' snippet features, so that feature sets of different
@@ -21,10 +22,8 @@ training videos in a later ``test`` process, so a checkpoint needs nothing else.
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ import torch
 from torch.utils.data import Dataset
 
 from bsp_lightning.annotations import CrossTaskAnnotations, load_crosstask
-from bsp_lightning.heads import FeatureDataModule, FeatureSet, holdout_split, write_split
+from bsp_lightning.heads import FeatureDataModule, FeatureSet, InputFileError, InvalidArgumentError
 
 from bsp_actionness.segments import MAPPINGS, SEGMENT_LENGTH, segment_features, split_per_task, video_segment_labels
 
@@ -40,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["ActionnessDataModule", "SegmentDataset", "collate_segments"]
 
-SPLIT_FILE = "split.json"
 MAPPING_RULES = {
     "centre": "features of the snippet whose span contains the segment centre",
     "interpolate": "linear interpolation between the snippets whose centres surround the segment centre",
@@ -99,48 +97,41 @@ class ActionnessDataModule(FeatureDataModule):
     """CrossTask step localisation as actionness (BSP Sec. 4.1, Table 3).
 
     Args:
-        features: feature folder(s) (several = two-stream).
-        annotations: the CrossTask release folder (``annotations/`` inside, ``tasks_primary.txt`` and
-            ``videos.csv`` read when present) or its ``annotations/`` folder.
-        batch_size: videos per batch.
-        num_workers: DataLoader workers.
-        seed: seeds the per-task split, the validation hold-out and the training shuffle.
         mapping: segment features from the snippet containing the segment centre (``"centre"``) or by linear
             interpolation between snippet centres (``"interpolate"``).
         segment_length: seconds per segment (0.2 in the protocol).
         test_fraction: share of each task's videos in test (0.25 = 3:1).
-        val_fraction: share of the training videos held out for model selection.
-        split_file: a JSON split that replaces the seeded one (module docstring).
         tasks: only these task ids (default: every annotated task).
         standardize: standardise channels with training statistics (module docstring).
+        *args, **kwargs: :class:`~bsp_lightning.heads.FeatureDataModule`'s (``features``: feature folder(s);
+            ``annotations``: the CrossTask release folder, with ``annotations/`` inside and ``tasks_primary.txt``,
+            ``videos.csv`` read when present, or its ``annotations/`` folder; ``val_fraction`` > 0 here: model
+            selection needs validation videos; ``split_file`` with ``"train"`` and ``"test"`` lists, module
+            docstring; ``seed`` also draws the per-task split).
+
+    Raises:
+        InvalidArgumentError: an unknown mapping, or ``val_fraction`` 0.
     """
 
     def __init__(
         self,
-        features: str | list[str],
-        annotations: str,
-        batch_size: int = 16,
-        num_workers: int = 0,
-        seed: int = 0,
+        *args: Any,
         mapping: str = "centre",
         segment_length: float = SEGMENT_LENGTH,
         test_fraction: float = 0.25,
-        val_fraction: float = 0.1,
-        split_file: str | None = None,
         tasks: list[str] | None = None,
         standardize: bool = True,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(features, annotations, batch_size=batch_size, num_workers=num_workers, seed=seed)
+        super().__init__(*args, **kwargs)
         if mapping not in MAPPINGS:
-            raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
-        if not 0.0 < val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1) (model selection needs validation videos), "
-                             f"got {val_fraction}")
+            raise InvalidArgumentError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
+        if self.val_fraction <= 0.0:
+            raise InvalidArgumentError(f"val_fraction must be in (0, 1) (model selection needs validation videos), "
+                                       f"got {self.val_fraction}")
         self.mapping = mapping
         self.segment_length = float(segment_length)
         self.test_fraction = float(test_fraction)
-        self.val_fraction = float(val_fraction)
-        self.split_file = split_file
         self.tasks = [str(t) for t in tasks] if tasks else None
         self.standardize = standardize
 
@@ -178,29 +169,32 @@ class ActionnessDataModule(FeatureDataModule):
         return {v: t for v, t in video_task.items() if t in self.tasks}
 
     @cached_property
+    def _test_and_pool(self) -> tuple[list[str], list[str]]:
+        """``(test videos, the videos train and val are drawn from)``: the split file's, else the per-task split."""
+        annotated = self._annotated()
+        given = self.given_split
+        if given is None:
+            pool, test = split_per_task(annotated, self.test_fraction, self.seed)
+            return test, pool
+        if "test" not in given:
+            raise InputFileError(self.split_file, "a split file needs 'train' and 'test' lists of video ids")
+        unknown = [v for v in given["test"] if v not in annotated]
+        if unknown:
+            logger.warning("%s: %d listed test videos have no annotation (skipped), e.g. %s", self.split_file,
+                           len(unknown), unknown[0])
+        test = sorted(v for v in given["test"] if v in annotated)
+        return test, sorted(v for v in annotated if v not in set(test))
+
+    @cached_property
     def splits(self) -> dict[str, list[str]]:
         """``{"train", "val", "test"}``: sorted annotation ids of each split."""
-        annotated = self._annotated()
-        if self.split_file:
-            path = Path(self.split_file)
-            try:
-                given = json.loads(path.read_text())
-            except (OSError, ValueError) as err:
-                raise ValueError(f"{path}: cannot read the split file: {err}") from None
-            if not isinstance(given, dict) or not all(isinstance(given.get(k), list) for k in ("train", "test")):
-                raise ValueError(f"{path}: a split file needs 'train' and 'test' lists of video ids")
-            unknown = [v for k in ("train", "val", "test") for v in given.get(k) or [] if v not in annotated]
-            if unknown:
-                logger.warning("%s: %d listed videos have no annotation (skipped), e.g. %s",
-                               path, len(unknown), unknown[0])
-            train = sorted(v for v in given["train"] if v in annotated)
-            test = sorted(v for v in given["test"] if v in annotated)
-            if given.get("val"):
-                return {"train": train, "val": sorted(v for v in given["val"] if v in annotated), "test": test}
-        else:
-            train, test = split_per_task(annotated, self.test_fraction, self.seed)
-        fit, val = holdout_split(train, self.val_fraction, self.seed)
-        return {"train": fit, "val": val, "test": test}
+        test, pool = self._test_and_pool
+        held = self.hold_out(pool)
+        return {"train": held["train"], "val": held["val"], "test": test}
+
+    def split_metadata(self) -> dict[str, Any]:
+        """``split.json`` also lists the test videos and the protocol."""
+        return {"test": self._test_and_pool[0], "protocol": self.protocol}
 
     def _labelled(self, ids: dict[str, str]) -> list[tuple[str, str, np.ndarray]]:
         out = []
@@ -229,15 +223,6 @@ class ActionnessDataModule(FeatureDataModule):
         # constant channels (e.g. dead ReLUs) would divide by zero: leave them unscaled
         std = np.where(std > 1e-6, std, 1.0)
         return mean.astype(np.float32), std.astype(np.float32)
-
-    def setup(self, stage: str | None = None) -> None:
-        super().setup(stage)
-        if self.root_dir is None:  # no trainer attached: no run folder to save the split with
-            return
-        try:
-            write_split(self.root_dir / SPLIT_FILE, self.splits, protocol=self.protocol)
-        except OSError as err:
-            logger.warning("cannot write %s: %s", self.root_dir / SPLIT_FILE, err)
 
     def build_dataset(self, split: str) -> Dataset:
         name = "test" if split == "predict" else split

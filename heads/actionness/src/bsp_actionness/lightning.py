@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from bsp_lightning.evaluation.actionness import actionness_ap
-from bsp_lightning.heads import HeadModule
+from bsp_lightning.evaluation.formats import ActionnessScores
+from bsp_lightning.heads import HeadModule, InvalidArgumentError
 
 from bsp_actionness.model import LinearActionness
 
@@ -42,9 +43,10 @@ class ActionnessModule(HeadModule):
         weight_decay: Adam weight decay.
         class_weighting: ``"none"`` or ``"balanced"`` (module docstring).
         scheduler: ``"none"`` or ``"cosine"``.
+        **kwargs: old hyper-parameter names of a checkpoint (:mod:`bsp_lightning.legacy`).
 
     Raises:
-        ValueError: unknown class weighting or scheduler.
+        InvalidArgumentError: unknown class weighting or scheduler.
     """
 
     task = "actionness"
@@ -58,21 +60,24 @@ class ActionnessModule(HeadModule):
         weight_decay: float = 0.0,
         class_weighting: str = "none",
         scheduler: str = "none",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay)
+        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay, **kwargs)
         if class_weighting not in WEIGHTINGS:
-            raise ValueError(f"class_weighting must be one of {WEIGHTINGS}, got {class_weighting!r}")
+            raise InvalidArgumentError(f"class_weighting must be one of {WEIGHTINGS}, got {class_weighting!r}")
         if scheduler not in SCHEDULERS:
-            raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
-        self.save_hyperparameters()
+            raise InvalidArgumentError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
         self.class_weighting = class_weighting
         self.scheduler = scheduler
-        self.actionness_protocol = self.data_info.get("protocol")
         self.register_buffer("pos_weight", torch.ones(()), persistent=False)
         self.model = self.build_model()
 
     def build_model(self) -> nn.Module:
         return LinearActionness(self.feature_dim)
+
+    def prediction_metadata(self) -> dict[str, Any] | None:
+        """The protocol the data recorded (segments, mapping, split): written under ``_protocol``."""
+        return self.data_info.get("protocol")
 
     def on_fit_start(self) -> None:
         if self.class_weighting == "balanced":
@@ -92,14 +97,14 @@ class ActionnessModule(HeadModule):
     def build_metric(self):
         datamodule = self.trainer.datamodule
 
-        def score(predictions: dict[str, list[float]]) -> dict[str, float]:
+        def score(predictions: ActionnessScores) -> dict[str, float]:
             # the test split is built only when the scored videos need it (not at every validation epoch of fit)
-            labels: dict[str, np.ndarray] = {}
+            scores, labels = predictions.scores, {}
             for split in ("val", "test"):
-                if all(v in labels for v in predictions):
+                if all(v in labels for v in scores):
                     break
                 labels.update(datamodule.dataset(split).labels)
-            result = actionness_ap(predictions, {v: labels[v] for v in predictions})
+            result = actionness_ap(scores, {v: labels[v] for v in scores})
             return {"AP": result.AP, "AP_per_video_mean": result.AP_per_video_mean}
 
         return score

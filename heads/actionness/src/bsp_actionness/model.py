@@ -1,7 +1,7 @@
 """The actionness classifier: one linear layer on frozen snippet features (pure torch, no Lightning).
 
 BSP Sec. 4.1 and Table 3 ("Linear clf. [80]"): a linear classifier on frozen features scores each 0.2 s segment;
-``shared/heads/gtad-actionness.md`` 2.4 point 5: ``nn.Linear(D, 1)``, sigmoid / BCE. No hyper-parameter is
+``docs/heads/gtad-actionness.md`` §2.4 point 5: ``nn.Linear(D, 1)``, sigmoid / BCE. No hyper-parameter is
 published; the optimiser and schedule are in :mod:`bsp_actionness.lightning` and the configs.
 """
 

@@ -1,19 +1,19 @@
 """The CrossTask actionness protocol in pure numpy: segment grid, segment-to-snippet mapping, per-task split.
 
-* Grid and labels (BSP Sec. 4.1; ``shared/heads/gtad-actionness.md`` 2.4 points 2-3): a video of ``duration``
+* Grid and labels (BSP Sec. 4.1; ``docs/heads/gtad-actionness.md`` §2.4 points 2-3): a video of ``duration``
   seconds is cut into ``ceil(duration / 0.2)`` segments ``[0.2 i, 0.2 (i + 1))`` (the last one may run past the
-  end of the video: it is kept, as DESIGN.md fixes); a segment is positive when it overlaps a step, with the
-  strict overlap of :func:`bsp_lightning.annotations.crosstask.segment_labels` (a step that ends exactly on a
-  segment's start does not mark it).
-* Features (2.4 point 4, a decision: BSP does not say): a snippet ``k`` spans ``[s_k, s_k + L)`` seconds,
-  ``s_k`` from the feature manifest's ``snippet_starts`` and ``L = snippet_length / fps``. ``"centre"`` gives a
-  segment the features of the snippet whose span contains the segment's centre ``0.2 i + 0.1`` (the last snippet
-  starting at or before the centre; the first snippet for centres before it, the last one for centres after the
-  last snippet). ``"interpolate"`` interpolates linearly between the two snippets whose centres ``s_k + L / 2``
-  surround the segment's centre (the end snippets beyond the first and last centres).
-* Split (2.4 point 1, a decision: the list of Zhukov et al. is unknown): per task, the annotated videos in sorted
-  order are shuffled by ``numpy.random.default_rng([seed, crc32(task id)])`` and the first
-  ``round(test_fraction * n)`` go to test (3:1 train:test with ``test_fraction = 0.25``). Each task is drawn
+  end of the video: it is kept, as ``docs/decisions.md#actionness-protocol`` fixes); a segment is positive when
+  it overlaps a step, with the strict overlap of :func:`bsp_lightning.annotations.crosstask.segment_labels` (a
+  step that ends exactly on a segment's start does not mark it).
+* Features (``docs/heads/gtad-actionness.md`` §2.4 point 4, a decision: BSP does not say): a snippet ``k`` spans
+  ``[s_k, s_k + L)`` seconds, ``s_k`` from the feature manifest's ``snippet_starts`` and ``L = snippet_length / fps``.
+  ``"centre"`` gives a segment the features of the snippet whose span contains the segment's centre ``0.2 i + 0.1``
+  (the last snippet starting at or before the centre; the first snippet for centres before it, the last one for
+  centres after the last snippet). ``"interpolate"`` interpolates linearly between the two snippets whose centres
+  ``s_k + L / 2`` surround the segment's centre (the end snippets beyond the first and last centres).
+* Split (``docs/heads/gtad-actionness.md`` §2.4 point 1, a decision: the list of Zhukov et al. is unknown): per task,
+  the annotated videos in sorted order are shuffled by ``numpy.random.default_rng([seed, crc32(task id)])`` and the
+  first ``round(test_fraction * n)`` go to test (3:1 train:test with ``test_fraction = 0.25``). Each task is drawn
   independently, so adding or removing a task leaves the other tasks' splits unchanged.
 """
 

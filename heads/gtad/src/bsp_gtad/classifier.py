@@ -1,7 +1,7 @@
 """Video-level class scores for G-TAD's label fusion: the official score files, or a classifier of our own.
 
 G-TAD labels its class-agnostic proposals with an external video classifier (ActivityNet: CUHK's
-``cuhk_val_simp_share.json``; THUMOS: UntrimmedNet's ``uNet_test.npy``; shared/heads/gtad-actionness.md 1.7).
+``cuhk_val_simp_share.json``; THUMOS: UntrimmedNet's ``uNet_test.npy``; docs/heads/gtad-actionness.md §1.7).
 :func:`read_class_scores` reads the JSON format ``{"results": {video_id: [C scores]}, "class": [C names]}``
 (ids with or without ``v_``). Without such a file, :class:`VideoClassifier` -- a linear layer on the
 mean-pooled frozen features, trained with multi-label BCE over the classes present in the video (or window) --
@@ -18,9 +18,13 @@ import torch
 from torch import Tensor, nn
 
 from bsp_lightning.annotations.activitynet import resolve_video_id
-from bsp_lightning.evaluation._io import EvaluationInputError, as_number, read_json
+from bsp_lightning.heads import InputFileError, read_json, to_number
 
-__all__ = ["VideoClassifier", "read_class_scores", "ClassScores"]
+__all__ = ["VideoClassifier", "read_class_scores", "ClassScores", "ClassScoreError"]
+
+
+class ClassScoreError(InputFileError):
+    """A class-score file that cannot be used: ``str()`` is ``PATH: problem``."""
 
 
 class VideoClassifier(nn.Module):
@@ -49,7 +53,7 @@ class ClassScores:
     def scores(self, video_id: str) -> np.ndarray:
         key = self._key(video_id)
         if key is None:
-            raise EvaluationInputError(f"no class scores for video {video_id!r}", self.path)
+            raise ClassScoreError(self.path, f"no class scores for video {video_id!r}")
         return self._table[key]
 
 
@@ -58,28 +62,29 @@ def read_class_scores(path: str | os.PathLike, video_ids: Iterable[str] = (),
     """Read an official-format class-score file and check it covers ``video_ids`` with known classes.
 
     Raises:
-        EvaluationInputError: unreadable file, missing ``results``/``class``, a row of the wrong length or with a
+        ClassScoreError: unreadable file, missing ``results``/``class``, a row of the wrong length or with a
             non-number, videos of ``video_ids`` absent (count and an example), class names not in
             ``class_names`` (when given).
     """
-    data = read_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get("results"), dict) or not isinstance(data.get("class"), list):
-        raise EvaluationInputError('expected {"results": {video_id: [C scores]}, "class": [C names]}', path)
+    data = read_json(path, "class-score file", error=ClassScoreError)
+    if not (isinstance(data, dict) and isinstance(data.get("results"), dict) and isinstance(data.get("class"), list)):
+        raise ClassScoreError(path, 'expected {"results": {video_id: [C scores]}, "class": [C names]}')
     names = [str(n) for n in data["class"]]
     if class_names is not None:
         unknown = [n for n in names if n not in set(class_names)]
         if unknown:
-            raise EvaluationInputError(
-                f"{len(unknown)} class name(s) not in the annotations' classes, e.g. {unknown[0]!r}", path)
+            raise ClassScoreError(path, f"{len(unknown)} class name(s) not in the annotations' classes, "
+                                        f"e.g. {unknown[0]!r}")
     table = {}
     for vid, row in data["results"].items():
         if not isinstance(row, list) or len(row) != len(names):
-            raise EvaluationInputError(f"video {vid!r}: expected a list of {len(names)} scores", path)
-        table[str(vid)] = np.array([as_number(v, f"video {vid!r}", path) for v in row], dtype=np.float64)
+            raise ClassScoreError(path, f"video {vid!r}: expected a list of {len(names)} scores")
+        table[str(vid)] = np.array([to_number(v, path, f"video {vid!r} score", error=ClassScoreError) for v in row],
+                                   dtype=np.float64)
     out = ClassScores(str(path), names, table)
     missing = [v for v in video_ids if v not in out]
     if missing:
-        raise EvaluationInputError(f"{len(missing)} test video(s) have no class scores, e.g. {missing[0]!r}", path)
+        raise ClassScoreError(path, f"{len(missing)} test video(s) have no class scores, e.g. {missing[0]!r}")
     return out
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from bsp_lightning.features.store import FeatureStore
 
-__all__ = ["write_example", "make_example"]
+__all__ = ["write_example", "make_example", "study_inputs"]
 
 CLASSES = ("jump", "run")
 
@@ -55,3 +55,9 @@ def make_example(folder: Path) -> list[str]:
     config = Path(__file__).parent / "configs" / "gtad_toy.yaml"
     return ["--config", str(config), f"--data.features={features}", f"--data.annotations={annotations}",
             f"--trainer.default_root_dir={Path(folder) / 'run'}", "--data.init_args.batch_size=2"]
+
+
+def study_inputs(untrimmed: Path) -> list[str]:
+    """``bsp-lightning study``: the toy-untrimmed set's ActivityNet JSON
+    (:func:`bsp_lightning.data.toy.write_toy_untrimmed`)."""
+    return [f"--data.annotations={Path(untrimmed) / 'activity_net.json'}"]

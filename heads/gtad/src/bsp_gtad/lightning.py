@@ -1,8 +1,11 @@
 """``GTADModule``: G-TAD on the head contract (training, official-format detections, mAP and AR@AN).
 
+* Data: ``T``, ``D``, the class names and the benchmark come from the data's ``data_info`` (linked by
+  ``bsp-lightning fit``, recorded in the checkpoint, checked at test time); the benchmark's rules are the
+  :class:`~bsp_gtad.benchmarks.Benchmark` it names.
 * Optimiser: Adam (``lr``, ``weight_decay``) with StepLR (``step_size`` epochs, ``gamma``), per the official
   ``gtad_train.py`` (ActivityNet 4e-3 / 1e-4 / 5 / 0.1; THUMOS 4e-5).
-* Loss: :func:`bsp_gtad.losses.gtad_loss` with the dataset's weights; batches whose official loss would be NaN
+* Loss: :func:`bsp_gtad.losses.gtad_loss` with the benchmark's weights; batches whose official loss would be NaN
   (no positive) are guarded, counted (``guarded`` in the logs, :attr:`GTADModule.guarded_terms`) and warned about.
 * Labels: the top-2 fusion with video-level class scores from ``class_scores`` (official JSON format) or, when
   none is given, from :class:`~bsp_gtad.classifier.VideoClassifier`, trained alongside (its BCE is added to the
@@ -24,31 +27,41 @@ import torch.nn.functional as F
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 
+from bsp_lightning.evaluation.formats import Detections
 from bsp_lightning.heads import HeadModule
+from bsp_gtad.benchmarks import BENCHMARKS, benchmark_of
 from bsp_gtad.classifier import VideoClassifier, read_class_scores
-from bsp_gtad.losses import LOSS_WEIGHTS, gtad_loss
+from bsp_gtad.losses import gtad_loss
 from bsp_gtad.model import GTAD
-from bsp_gtad.postprocess import classify, merge_window_proposals, soft_nms, video_proposals, window_candidates
+from bsp_gtad.postprocess import classify
 from bsp_gtad.targets import valid_mask
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["GTADModule", "TIOU_THRESHOLDS"]
 
-TIOU_THRESHOLDS = {"activitynet": np.linspace(0.5, 0.95, 10), "thumos": np.array([0.3, 0.4, 0.5, 0.6, 0.7])}
+#: The tIoU thresholds of the reported mAP, per benchmark.
+TIOU_THRESHOLDS = {name: np.asarray(b.tiou_thresholds) for name, b in BENCHMARKS.items()}
 
 
 class GTADModule(HeadModule):
-    """G-TAD head. Model arguments are those of :class:`bsp_gtad.model.GTAD`; the rest:
+    """G-TAD head. Model arguments are those of :class:`bsp_gtad.model.GTAD` (``T`` and ``D`` from ``data_info``);
+    the rest:
 
     Args:
-        dataset: ``"activitynet"`` or ``"thumos"`` (loss weights, post-processing, tIoU thresholds).
+        feature_dim, data_info: linked from :class:`~bsp_gtad.data.GTADActivityNetData` /
+            :class:`~bsp_gtad.thumos.GTADThumosData` (``data_info``: ``classes``, ``benchmark``,
+            ``temporal_scale``, ``max_duration``).
         step_size, gamma: StepLR.
         nms_denominator: Soft-NMS denominator (ActivityNet 0.8, THUMOS 0.46).
         top_k: proposals kept per video (100 / 200).
         top_classes: classes per proposal (2).
         max_proposal_seconds: THUMOS's 300-frame rule in seconds (10.0); ``None`` on ActivityNet.
         class_scores: official-format video class-score JSON; ``None`` = the own classifier.
+        **kwargs: old hyper-parameter names of a checkpoint (:mod:`bsp_lightning.legacy`).
+
+    Raises:
+        ValueError: ``data_info`` lacks the benchmark, ``temporal_scale`` or ``max_duration``.
     """
 
     task = "detection"
@@ -59,9 +72,6 @@ class GTADModule(HeadModule):
         data_info: dict[str, Any] | None = None,
         lr: float = 4e-3,
         weight_decay: float = 1e-4,
-        dataset: str = "activitynet",
-        temporal_scale: int = 100,
-        max_duration: int = 100,
         hidden_1d: int = 256,
         hidden_2d: int = 128,
         hidden_3d: int = 512,
@@ -80,23 +90,27 @@ class GTADModule(HeadModule):
         top_classes: int = 2,
         max_proposal_seconds: float | None = None,
         class_scores: str | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay)
-        self.save_hyperparameters()
-        if dataset not in LOSS_WEIGHTS:
-            raise ValueError(f"dataset must be one of {sorted(LOSS_WEIGHTS)}, got {dataset!r}")
+        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay, **kwargs)
+        self.benchmark = benchmark_of(self.data_info)
+        missing = [k for k in ("temporal_scale", "max_duration") if not self.data_info.get(k)]
+        if missing:
+            raise ValueError(f"G-TAD: data_info lacks {', '.join(missing)} (linked from the data by bsp-lightning fit)")
+        self.temporal_scale = int(self.data_info["temporal_scale"])
+        self.max_duration = int(self.data_info["max_duration"])
         self.classes = list(self.data_info.get("classes", []))
         self.model = self.build_model()
         self.video_classifier = VideoClassifier(self.feature_dim, len(self.classes))
-        self.register_buffer("mask", torch.from_numpy(valid_mask(temporal_scale, max_duration)).float(), persistent=False)
+        mask = valid_mask(self.temporal_scale, self.max_duration)
+        self.register_buffer("mask", torch.from_numpy(mask).float(), persistent=False)
         self.guarded_terms = 0
-        self.last_proposals: dict[str, np.ndarray] = {}
 
     def build_model(self) -> nn.Module:
         h = self.hparams
         if self.feature_dim <= 0:
             raise ValueError("feature_dim must be set (bsp-lightning fit links it from the feature manifests)")
-        return GTAD(self.feature_dim, h.temporal_scale, h.max_duration, h.hidden_1d, h.hidden_2d, h.hidden_3d,
+        return GTAD(self.feature_dim, self.temporal_scale, self.max_duration, h.hidden_1d, h.hidden_2d, h.hidden_3d,
                     h.inner_points, h.context_points, h.kernel_2d, h.padding_2d, groups=h.groups,
                     width_group=h.width_group, memory_saving=h.memory_saving, chunk_starts=h.chunk_starts)
 
@@ -106,10 +120,9 @@ class GTADModule(HeadModule):
         return out
 
     def compute_loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        h = self.hparams
         losses = gtad_loss(outputs["confidence"], outputs["start"], outputs["end"], batch["iou_map"], batch["start"],
-                           batch["end"], self.mask, LOSS_WEIGHTS[h.dataset],
-                           cls_smoothing=10.0 if h.dataset == "thumos" else 0.0)
+                           batch["end"], self.mask, self.benchmark.loss_weights,
+                           cls_smoothing=self.benchmark.cls_smoothing)
         guarded = int(losses["guarded"].item())
         if guarded:
             self.guarded_terms += guarded
@@ -121,16 +134,6 @@ class GTADModule(HeadModule):
             losses["loss"] = losses["loss"] + video
         return losses
 
-    def setup(self, stage: str) -> None:
-        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        h = self.hparams
-        for name, mine in (("temporal_scale", h.temporal_scale), ("max_duration", h.max_duration),
-                           ("dataset_name", h.dataset)):
-            theirs = getattr(dm, name, mine)
-            if theirs != mine:
-                raise ValueError(f"G-TAD: data.{name.replace('_name', '')} = {theirs!r} but model.{name.replace('_name', '')}"
-                                 f" = {mine!r}; set both to the same value")
-
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, self.hparams.step_size, self.hparams.gamma)
@@ -139,21 +142,16 @@ class GTADModule(HeadModule):
     # --- inference ------------------------------------------------------------------------------------------
 
     def postprocess(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> list[Any]:
-        h = self.hparams
         conf = outputs["confidence"].detach().float().cpu().numpy()
         start = outputs["start"].detach().float().cpu().numpy()
         end = outputs["end"].detach().float().cpu().numpy()
         probs = torch.sigmoid(outputs["class_logits"].detach().float()).cpu().numpy()
         items = []
         for i, vid in enumerate(batch["video_id"]):
-            duration = float(batch["duration"][i])
-            if h.dataset == "thumos":
-                cand = window_candidates(conf[i, 1], conf[i, 0], float(batch["origin"][i]), float(batch["step"][i]))
-                props = soft_nms(cand, h.nms_denominator, h.top_k, h.max_proposal_seconds)
-            else:
-                props = video_proposals(start[i], end[i], conf[i, 1], conf[i, 0], duration,
-                                        denominator=h.nms_denominator, top_k=h.top_k)
-            items.append({"video": str(vid), "duration": duration, "proposals": props, "class_probs": probs[i]})
+            item = {key: batch[key][i] for key in ("duration", "origin", "step") if key in batch}
+            props = self.benchmark.proposals(start[i], end[i], conf[i], item, self.hparams)
+            items.append({"video": str(vid), "duration": float(batch["duration"][i]), "proposals": props,
+                          "class_probs": probs[i]})
         return items
 
     def _class_source(self):
@@ -161,7 +159,8 @@ class GTADModule(HeadModule):
             return read_class_scores(self.hparams.class_scores, class_names=self.classes or None)
         return None
 
-    def external_data(self) -> dict[str, Any]:
+    def prediction_metadata(self) -> dict[str, Any]:
+        """The results file's ``external_data``: where the labels came from."""
         if self.hparams.class_scores:
             return {"labels": f"video-level class scores from {self.hparams.class_scores} (top-{self.hparams.top_classes})"}
         return {"labels": "bsp_gtad VideoClassifier: linear layer on mean-pooled frozen features, multi-label BCE, "
@@ -171,11 +170,13 @@ class GTADModule(HeadModule):
         super().on_test_epoch_start()
         if self.hparams.class_scores:  # fail before the epoch, naming the file and the problem
             dm = getattr(self.trainer, "datamodule", None)
-            ids = sorted({w["video_id"] for w in getattr(dm.dataset("test"), "windows", [])} |
-                         {r["video_id"] for r in getattr(dm.dataset("test"), "records", [])}) if dm else []
+            ids = dm.dataset("test").video_ids if dm is not None else []
             read_class_scores(self.hparams.class_scores, ids, self.classes or None)
 
-    def merge_predictions(self, items: list[Any]) -> Any:
+    def merge_predictions(self, items: list[Any]) -> Detections:
+        """Items of every rank (videos, or THUMOS windows) -> each video's proposals (the benchmark's merge),
+        labelled by the top classes: :class:`~bsp_lightning.evaluation.formats.Detections` with the class-agnostic
+        proposals, which are written beside the results (``test_proposals.json``) and scored by AR@AN."""
         h = self.hparams
         grouped: dict[str, list[dict]] = {}
         for item in items:
@@ -183,31 +184,14 @@ class GTADModule(HeadModule):
         source = self._class_source()
         results, proposals = {}, {}
         for vid, parts in grouped.items():
-            if h.dataset == "thumos":
-                props = merge_window_proposals([p["proposals"] for p in parts], parts[0]["duration"],
-                                               denominator=h.nms_denominator, top_k=h.top_k,
-                                               max_length=h.max_proposal_seconds)
-            else:
-                props = parts[0]["proposals"]
+            props = self.benchmark.merge(parts, h)
             if source is not None:
                 scores, names = source.scores(vid), source.names
             else:
                 scores, names = np.mean([p["class_probs"] for p in parts], axis=0), self.classes
             proposals[vid] = props
-            results[vid] = classify(props, scores, names, h.top_classes,
-                                    decimals=(1, 6) if h.dataset == "thumos" else None)
-        self.last_proposals = proposals
-        return {"version": "VERSION 1.3" if h.dataset == "activitynet" else "THUMOS14", "results": results,
-                "external_data": self.external_data()}
-
-    def write_predictions(self, predictions: Any, path):
-        from bsp_lightning.utils.io import atomic_write_json
-
-        out = super().write_predictions(predictions, path)
-        proposals = {v: [{"segment": [float(a), float(b)], "score": float(s)} for a, b, s in p]
-                     for v, p in self.last_proposals.items()}
-        atomic_write_json(out.with_name(out.stem + "_proposals.json"), {"results": proposals})
-        return out
+            results[vid] = classify(props, scores, names, h.top_classes, decimals=self.benchmark.decimals)
+        return Detections(results, self.prediction_metadata(), self.benchmark.version, proposals)
 
     def build_metric(self) -> Callable[[Any], dict[str, float]]:
         from bsp_lightning.evaluation import activitynet_map
@@ -215,11 +199,11 @@ class GTADModule(HeadModule):
 
         dm = self.trainer.datamodule
         gt_videos, gt_labels, gt_segments = dm.ground_truth("test")
-        thresholds = TIOU_THRESHOLDS[self.hparams.dataset]
+        thresholds = np.asarray(self.benchmark.tiou_thresholds)
 
-        def metric(predictions: Mapping[str, Any]) -> dict[str, float]:
+        def metric(predictions: Detections) -> dict[str, float]:
             videos, labels, segments, scores = [], [], [], []
-            for vid, dets in predictions["results"].items():
+            for vid, dets in predictions.results.items():
                 for d in dets:
                     videos.append(vid)
                     labels.append(d["label"])
@@ -233,8 +217,8 @@ class GTADModule(HeadModule):
                                      tiou_thresholds=thresholds, ignore_unknown_labels=True)
             out = {f"mAP@{t:.2f}": float(v) for t, v in zip(thresholds, result.mAP)}
             out["average_mAP"] = float(result.average_mAP)
-            if any(len(p) for p in self.last_proposals.values()):
-                ar = average_recall_vs_proposals(gt_videos, gt_segments, self.last_proposals)
+            if predictions.proposals and any(len(p) for p in predictions.proposals.values()):
+                ar = average_recall_vs_proposals(gt_videos, gt_segments, predictions.proposals)
                 out.update(ar.summary())
             return out
 

@@ -1,5 +1,5 @@
 """G-TAD losses as pure functions (``gtad_lib/loss_function.py``, both branches; facts in
-``shared/heads/gtad-actionness.md`` 1.5).
+``docs/heads/gtad-actionness.md`` §1.5).
 
 * TEM (start and end curves, summed): class-balanced binary log loss over all ``B * T`` entries, positive
   when the target is > 0.5, weights ``0.5 r`` / ``0.5 r / (r - 1)`` with ``r = N / N_pos``, eps ``1e-6``.

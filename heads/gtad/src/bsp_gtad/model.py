@@ -1,7 +1,7 @@
 """G-TAD (Xu et al., CVPR 2020) as a pure PyTorch module: GCNeXt blocks, SGAlign and the 2-D localisation maps.
 
 Everything follows ``gtad_lib/models.py`` of ``frostinassiky/gtad`` (branch ``anet`` @ 3f145d5 for ActivityNet,
-``master`` @ 6deb5b1 for THUMOS; facts in ``shared/heads/gtad-actionness.md`` 1.3 and 1.8):
+``master`` @ 6deb5b1 for THUMOS; facts in ``docs/heads/gtad-actionness.md`` §1.3 and §1.8):
 
 * stem: ``Conv1d(feature_dim -> 256, k=3, pad=1, groups=4)`` + ReLU + GCNeXt; start and end branches (a GCNeXt
   each, then ``Conv1d(256 -> 1)`` + sigmoid) read the stem output; a second GCNeXt feeds SGAlign;

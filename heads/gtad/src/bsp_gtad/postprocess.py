@@ -1,7 +1,7 @@
 """G-TAD inference post-processing (numpy): boundary flags, candidates, Soft-NMS, seconds, class fusion.
 
 ActivityNet rules from ``gtad_inference.py`` / ``gtad_postprocess.py`` (branch ``anet`` @ 3f145d5), THUMOS rules
-from ``master`` @ 6deb5b1; see ``shared/heads/gtad-actionness.md`` 1.7:
+from ``master`` @ 6deb5b1; see ``docs/heads/gtad-actionness.md`` §1.7:
 
 * boundary flags (BMN rule): index 0 is a start, index ``T-1`` an end; inner positions are flagged when the
   score is a strict local maximum or above half the curve's maximum;
@@ -11,7 +11,9 @@ from ``master`` @ 6deb5b1; see ``shared/heads/gtad-actionness.md`` 1.7:
 * Soft-NMS (BSN style): repeatedly take the highest score, multiply every other proposal overlapping it
   (IoU > 0) by ``exp(-IoU^2 / denominator)`` (the denominator used raw, not ``2 sigma^2``), keep ``top_k``;
   the loop stops when one proposal is left -- **that last one is dropped**, as in the official ``while
-  len > 1`` -- or when the best score is 0. THUMOS first zeroes the scores of proposals at least 300 frames
+  len > 1`` -- or when the best score is 0. ActivityNet's video and THUMOS's video-level merge call it only
+  on more than one candidate (``if len(df) > 1``), so a lone candidate is kept with its raw score (THUMOS's
+  per-window calls are unconditional). THUMOS first zeroes the scores of proposals at least 300 frames
   long (``max_length``, here in seconds: 10 s = 300 frames at 30 fps);
 * ActivityNet seconds: ``[max(0, xmin) * duration, min(1, xmax) * duration]`` with the annotation's duration
   (training normalised by the feature-covered span instead: a quirk of the original, kept);
@@ -114,9 +116,16 @@ def soft_nms(proposals: np.ndarray, denominator: float = 0.8, top_k: int = 100,
 
 def video_proposals(start: np.ndarray, end: np.ndarray, clr_map: np.ndarray, reg_map: np.ndarray,
                     duration_second: float, *, denominator: float = 0.8, top_k: int = 100) -> np.ndarray:
-    """ActivityNet proposals of one video ``(K, 3)`` ``[start_s, end_s, score]``, best first."""
+    """ActivityNet proposals of one video ``(K, 3)`` ``[start_s, end_s, score]``, best first.
+
+    Soft-NMS runs only on more than one candidate, as the official ``gtad_postprocess.py`` (branch ``anet`` @
+    3f145d5) does with ``if len(df) > 1``: a lone candidate is kept with its ``clr * reg`` score (Soft-NMS's
+    ``while len > 1`` loop would drop it).
+    """
     cand = candidates(start, end, clr_map, reg_map)
-    kept = soft_nms(np.stack((cand[:, 0], cand[:, 1], cand[:, 2] * cand[:, 3]), axis=1), denominator, top_k)
+    kept = np.stack((cand[:, 0], cand[:, 1], cand[:, 2] * cand[:, 3]), axis=1)
+    if len(kept) > 1:
+        kept = soft_nms(kept, denominator, top_k)
     kept = kept[np.argsort(-kept[:, 2], kind="stable")][:top_k]
     return np.stack((np.maximum(0.0, kept[:, 0]) * duration_second, np.minimum(1.0, kept[:, 1]) * duration_second,
                      kept[:, 2]), axis=1).reshape(-1, 3)

@@ -1,7 +1,7 @@
 """G-TAD training targets: start/end IoA curves and the ``[duration, start]`` IoU map.
 
 Rules of ``gtad_lib/dataset.py`` (ActivityNet: branch ``anet`` @ 3f145d5; THUMOS: ``master`` @ 6deb5b1), see
-``shared/heads/gtad-actionness.md`` 1.4:
+``docs/heads/gtad-actionness.md`` §1.4:
 
 * time is normalised to ``[0, 1]`` over the covered span (ActivityNet: the feature-covered duration
   ``feature_frame / duration_frame * duration_second``; THUMOS: the window) and each ground truth is clipped

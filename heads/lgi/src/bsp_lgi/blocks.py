@@ -5,7 +5,7 @@ docstring), paper: Mun et al., "Local-Global Video-Text Interactions for Tempora
 (eq. numbers below). Shapes: ``B`` batch, ``L`` words, ``T`` segments (128), ``N`` phrases, ``d`` 512.
 Masks are float or bool tensors with 1 on real words / segments and 0 on padding.
 
-Quirks of the official code kept here on purpose (``shared/heads/tan2d-lgi.md`` §2):
+Quirks of the official code kept here on purpose (``docs/heads/tan2d-lgi.md`` §2):
 
 * the position embedding goes through ReLU and Dropout(0.5), and its dropout mask is drawn once per batch
   (the ``(1, T, d)`` table is dropped out before it is expanded), so every video of a batch shares it;

@@ -1,6 +1,6 @@
 """LGI's data side: query tokens and vocabulary, the attention-guidance target, the dataset and the DataModule.
 
-Rules from the official code (``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab``; ``shared/heads/tan2d-lgi.md``
+Rules from the official code (``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab``; docs/heads/tan2d-lgi.md
 §2.2, §2.4, §2.8):
 
 * tokens: lower-case, delete every ``string.punctuation`` character, whitespace split (``src/utils/utils.py``);
@@ -10,12 +10,14 @@ Rules from the official code (``JonghwanMun/LGI4temporalgrounding`` @ ``199e7ab`
 * features: :func:`bsp_lightning.features.resample.strided_subsample` to 128 segments (random offset in
   training, 0 otherwise); targets ``s / d`` and ``e / d`` unclipped; the TAG target of :func:`attention_mask`.
 
-Bad input (issue 12 §5), counted per split in :attr:`LGIDataModule.reports` and logged once: queries longer than
+Bad input, counted per split in ``skips`` and logged once (unit: queries, except ``missing_features``: videos):
+queries longer than
 ``max_words`` are truncated (``truncated_query``, as officially); a query with no token left after punctuation
 removal becomes one ``<UNK>`` (``empty_query``; the official packed LSTM would crash on length 0); a video whose
-features are missing is skipped (``missing_features``, also listed in ``missing_features.txt``), and so is one with
-no snippet (``empty_video``); a video shorter than 128 snippets is used whole and zero-padded (official); the
-annotation anomalies of :mod:`bsp_lgi.annotations`.
+features are missing is skipped (``missing_features``, counted and listed in ``missing_features.txt`` by the base
+class), and so is a query of a video with no snippet (``empty_video``); a video shorter than 128 snippets is used
+whole and zero-padded (official); the annotation anomalies of the core loaders' ``"lgi"`` policy
+(:func:`bsp_lightning.annotations.load_grounding`: every query kept as written, no filtering, no clipping).
 """
 
 from __future__ import annotations
@@ -32,19 +34,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
-from bsp_lightning.annotations.errors import AnnotationError
-from bsp_lightning.heads import FeatureDataModule, holdout_split, write_split
+from bsp_lightning.annotations import AnnotationError, GroundingQuery, load_grounding
+from bsp_lightning.heads import FeatureDataModule, InvalidArgumentError
 from bsp_lightning.text import LGI_SPECIALS, Vocabulary, tokenize_lgi
 from bsp_lightning.text import build_vocabulary as _build_vocabulary
-from bsp_lgi.annotations import FORMATS, GroundingQuery, read_anet_captions_lgi, read_charades_sta_lgi
 from bsp_lgi.features import DEFAULT_MEMMAP_ABOVE_GB, FeatureBank
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["tokenize", "build_vocabulary", "attention_mask", "encode_query", "LGIDataset", "collate",
-           "LGIDataModule", "SPLIT_FILE"]
+           "LGIDataModule"]
 
-SPLIT_FILE = "split.json"
 PAD, UNK = 0, 1
 
 
@@ -157,6 +157,7 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+#: The benchmarks, and their default file names inside ``annotations``.
 DEFAULT_FILES = {
     "charades": {"train": "charades_sta_train.txt", "test": "charades_sta_test.txt",
                  "train_durations": "Charades_v1_train.csv", "test_durations": "Charades_v1_test.csv"},
@@ -168,33 +169,33 @@ class LGIDataModule(FeatureDataModule):
     """Charades-STA / ActivityNet Captions queries with snippet features, for LGI.
 
     Args:
-        features: feature folder(s) (several = two-stream, concatenated along channels).
-        annotations: the folder holding the annotation files (names below).
-        batch_size: 100 (official; train drops the last incomplete batch).
-        dataset: ``"charades"`` (``charades_sta_{train,test}.txt`` + ``Charades_v1_{train,test}.csv``) or
+        benchmark: ``"charades"`` (``charades_sta_{train,test}.txt`` + ``Charades_v1_{train,test}.csv``) or
             ``"anet_captions"`` (``train.json``; test = ``val_1.json`` + ``val_2.json``, as the official config).
         train_file / test_files / train_durations / test_durations: other file names inside ``annotations``.
         max_words: query length limit (Charades 10, ActivityNet Captions 25).
-        num_segments: ``T`` (128).
-        val_fraction: the seeded hold-out of training *videos* used for validation and model selection
-            (:func:`bsp_lightning.heads.holdout_split`, shared with 2D-TAN; written to ``<run>/split.json``). The
-            vocabulary is built from the remaining training queries (0 gives the official vocabulary, and no
-            validation split).
+        num_segments: ``T`` (128); given to the model through ``data_info``.
         memmap_above_gb: feature storage threshold (:mod:`bsp_lgi.features`).
+        batch_size: 100 (official; train drops the last incomplete batch).
+        *args, **kwargs: :class:`~bsp_lightning.heads.FeatureDataModule`'s (``annotations``: the folder holding
+            the annotation files; ``val_fraction``: the seeded hold-out of training videos used for validation and
+            model selection, written to ``<run>/split.json``. The vocabulary is built from the remaining training
+            queries: 0 gives the official vocabulary, and no validation split).
+
+    Raises:
+        InvalidArgumentError: an unknown benchmark.
     """
 
     drop_last = True
 
-    def __init__(self, features: str | list[str], annotations: str, batch_size: int = 100, num_workers: int = 0,
-                 seed: int = 0, dataset: str = "charades", train_file: str | None = None,
+    def __init__(self, *args: Any, benchmark: str = "charades", train_file: str | None = None,
                  test_files: str | list[str] | None = None, train_durations: str | None = None,
                  test_durations: str | None = None, max_words: int = 10, num_segments: int = 128,
-                 val_fraction: float = 0.1, memmap_above_gb: float = DEFAULT_MEMMAP_ABOVE_GB) -> None:
-        super().__init__(features, annotations, batch_size, num_workers, seed)
-        if dataset not in FORMATS:
-            raise ValueError(f"dataset must be one of {FORMATS}, got {dataset!r}")
-        defaults = DEFAULT_FILES[dataset]
-        self.dataset_name = dataset
+                 memmap_above_gb: float = DEFAULT_MEMMAP_ABOVE_GB, batch_size: int = 100, **kwargs: Any) -> None:
+        super().__init__(*args, batch_size=batch_size, **kwargs)
+        if benchmark not in DEFAULT_FILES:
+            raise InvalidArgumentError(f"benchmark must be one of {tuple(DEFAULT_FILES)}, got {benchmark!r}")
+        defaults = DEFAULT_FILES[benchmark]
+        self.benchmark = benchmark
         self.train_file = train_file or defaults["train"]
         tests = test_files or defaults["test"]
         self.test_files = [tests] if isinstance(tests, str) else list(tests)
@@ -202,9 +203,7 @@ class LGIDataModule(FeatureDataModule):
         self.test_durations = test_durations or defaults.get("test_durations")
         self.max_words = max_words
         self.num_segments = num_segments
-        self.val_fraction = val_fraction
         self.memmap_above_gb = memmap_above_gb
-        self.reports: dict[str, Counter] = {}
         self._bank: FeatureBank | None = None
 
     # --- annotations ---------------------------------------------------------------------------------------
@@ -218,17 +217,13 @@ class LGIDataModule(FeatureDataModule):
     def read_queries(self, split: str) -> list[GroundingQuery]:
         """Every query of the ``train`` or ``test`` annotation file(s), LGI-style (no filtering, no clipping)."""
         files = [self.train_file] if split == "train" else self.test_files
-        if self.dataset_name == "charades":
-            if len(files) != 1:
-                raise ValueError(f"Charades-STA takes one query file per split, got {files}")
-            csv = self.train_durations if split == "train" else self.test_durations
-            queries, report = read_charades_sta_lgi(self._path(files[0]), self._path(csv))
-        else:
-            queries, report = read_anet_captions_lgi([self._path(f) for f in files])
-        if report.anomalies:
-            logger.info("%s", report.format_text())
-        self.reports.setdefault(split, Counter()).update(report.anomalies)
-        return queries
+        csv = self.train_durations if split == "train" else self.test_durations
+        loaded = load_grounding(self.benchmark, [self._path(f) for f in files], policy="lgi",
+                                durations=self._path(csv) if csv else None)
+        if loaded.report.anomalies:
+            logger.info("%s", loaded.report.format_text())
+        self.skips.update(split, dict(loaded.report.anomalies))
+        return loaded.queries
 
     @cached_property
     def _train_queries(self) -> list[GroundingQuery]:
@@ -238,11 +233,10 @@ class LGIDataModule(FeatureDataModule):
     def _test_queries(self) -> list[GroundingQuery]:
         return self.read_queries("test")
 
-    @cached_property
+    @property
     def split_videos(self) -> dict[str, list[str]]:
-        """``{"train": [...], "val": [...]}``: the annotated training videos after the seeded hold-out."""
-        train, val = holdout_split({q.video_id for q in self._train_queries}, self.val_fraction, self.seed)
-        return {"train": train, "val": val}
+        """``{"train": [...], "val": [...]}``: the annotated training videos after the base class's hold-out."""
+        return self.hold_out(q.video_id for q in self._train_queries)
 
     @cached_property
     def vocabulary(self) -> list[str]:
@@ -252,8 +246,8 @@ class LGIDataModule(FeatureDataModule):
 
     @property
     def data_info(self) -> dict[str, Any]:
-        """``{"vocabulary": [...], "num_segments": T, "dataset": name}`` (linked into the model)."""
-        return {"vocabulary": self.vocabulary, "num_segments": self.num_segments, "dataset": self.dataset_name}
+        """``{"vocabulary": [...], "num_segments": T, "benchmark": name}`` (linked into the model)."""
+        return {"vocabulary": self.vocabulary, "num_segments": self.num_segments, "benchmark": self.benchmark}
 
     # --- datasets ------------------------------------------------------------------------------------------
 
@@ -283,16 +277,13 @@ class LGIDataModule(FeatureDataModule):
         if split == "val" and not self.split_videos["val"]:
             raise ValueError("no validation videos: val_fraction is 0 (use a fraction > 0 to validate)")
         queries = self._queries("test" if split == "predict" else split)
-        if split in ("train", "val") and self.trainer is not None:
-            write_split(self.root_dir / SPLIT_FILE, self.split_videos, seed=self.seed, fraction=self.val_fraction)
         found = self.match_videos((q.video_id for q in queries), split)
         vocab = Vocabulary(self.vocabulary, unk_index=UNK)
         counts: Counter = Counter()
         records = []
         for q in queries:
             fid = found.get(q.video_id)
-            if fid is None:
-                counts["missing_features"] += 1
+            if fid is None:  # counted by match_videos (missing_features, per video)
                 continue
             num_features = self.bank.num_snippets(fid)
             if num_features < 1:
@@ -310,11 +301,9 @@ class LGIDataModule(FeatureDataModule):
                 "start_n": q.start / q.duration, "end_n": q.end / q.duration,
                 "attention_mask": attention_mask(q.start, q.end, q.duration, num_features, self.num_segments),
             })
-        self.reports.setdefault(split, Counter()).update(counts)
-        if counts:
-            logger.warning("LGI %s split: %s", split, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        self.skips.update(split, dict(counts))
         if not records:
-            raise ValueError(f"no {split} query left in {self.annotations} (reports: {dict(self.reports[split])})")
+            raise ValueError(f"no {split} query left in {self.annotations} ({self.skips.summary(split)})")
         return LGIDataset(records, self.bank, train=split == "train", num_segments=self.num_segments,
                           seed=self.seed)
 

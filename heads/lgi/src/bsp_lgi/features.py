@@ -4,7 +4,7 @@ The official LGI keeps every video's ``.npy`` in memory (``in_memory: True``) an
 item. Here the rows of every video are stacked into **one** ``(total_snippets + 1, D)`` array (the last row is
 zeros, the padding row) with per-video offsets; a query's ``(128, D)`` input is then one fancy-index of that array
 (:meth:`FeatureBank.sample`). The raw rows, not a pre-sampled ``(videos, 128, D)`` tensor, are kept because LGI's
-training jitter (a random start offset, ``shared/heads/tan2d-lgi.md`` §2.4) picks different rows every epoch for
+training jitter (a random start offset, ``docs/heads/tan2d-lgi.md`` §2.4) picks different rows every epoch for
 videos longer than 128 snippets; the size is the same order (``sum of L`` rows instead of ``128 x videos``).
 
 Storage: float32 in RAM up to ``memmap_above_gb`` (default 4 GiB: Charades-STA with 1024-d features, about

@@ -1,11 +1,11 @@
 """``LGIModule``: LGI as a :class:`bsp_lightning.heads.HeadModule` (task ``"grounding"``).
 
-Protocol (issue 12 §3; official ``src/experiment/train.py``, ``abstract_network.py`` @ ``199e7ab``): Adam at 4e-4,
-no weight decay, no scheduler, no gradient clipping; one prediction per query, ``[t_s d, t_e d]`` seconds
-without clipping or reordering (``t_s > t_e`` scores IoU 0); R@1 at IoU 0.3/0.5/0.7 and mIoU under the ``lgi``
-convention of :mod:`bsp_lightning.evaluation.grounding` (``IoU >= m``, raw ground truth). The official code keeps
-the epoch with the best *test* R1@0.5; here the validation split (a seeded hold-out of training videos) is scored
-every epoch (``val/R@1,IoU=0.5``) and the packaged configs select the checkpoint on it.
+Protocol (docs/heads/tan2d-lgi.md §2; official ``src/experiment/train.py``, ``abstract_network.py`` @ ``199e7ab``):
+Adam at 4e-4, no weight decay, no scheduler, no gradient clipping; one prediction per query, ``[t_s d, t_e d]``
+seconds without clipping or reordering (``t_s > t_e`` scores IoU 0); R@1 at IoU 0.3/0.5/0.7 and mIoU under the
+``lgi`` convention of :mod:`bsp_lightning.evaluation.grounding` (``IoU >= m``, raw ground truth). The official code
+keeps the epoch with the best *test* R1@0.5; here the validation split (a seeded hold-out of training videos) is
+scored every epoch (``val/R@1,IoU=0.5``) and the packaged configs select the checkpoint on it.
 """
 
 from __future__ import annotations
@@ -33,16 +33,17 @@ class LGIModule(HeadModule):
 
     Args:
         feature_dim / data_info: linked from :class:`bsp_lgi.data.LGIDataModule` (``data_info`` holds the
-            ``vocabulary``, ``num_segments`` and ``dataset``).
+            ``vocabulary``, ``num_segments`` and ``benchmark``; checked against the data at test time).
         lr: 4e-4. weight_decay: 0.
         num_phrases, num_nl_blocks, num_heads, output_activation, kernel_size, dim, word_dim, att_hidden_dim,
             regression_hidden_dim, lstm_layers, lstm_dropout, dropout: :class:`bsp_lgi.model.LGI`.
         tag_weight: 1.0. dqa_weight: 1.0. dqa_lambda: Charades 0.3, ActivityNet Captions 0.2.
         glove: optional path of a local GloVe file (``bsp_lightning.text.load_glove``) to initialise the word
             embeddings (trainable; words not in GloVe get zeros, as the official ``load_glove``). Off by default:
-            the official setting learns them from scratch (LGI issue #16). The file is read again when a checkpoint
-            is loaded (its weights then replace the initialisation); pass ``glove=None`` to
-            ``load_from_checkpoint`` where the file is gone.
+            the official setting learns them from scratch (LGI issue #16). The file is read in
+            :meth:`setup` when fitting starts (a missing file is one line naming it); test and predict use the
+            checkpoint's embeddings and never read it.
+        **kwargs: old hyper-parameter names of a checkpoint (:mod:`bsp_lightning.legacy`).
     """
 
     task = "grounding"
@@ -53,10 +54,10 @@ class LGIModule(HeadModule):
                  output_activation: str = "relu", kernel_size: int = 15, dim: int = 512, word_dim: int = 300,
                  att_hidden_dim: int = 256, regression_hidden_dim: int = 512, lstm_layers: int = 2,
                  lstm_dropout: float = 0.5, dropout: float = 0.5, tag_weight: float = 1.0, dqa_weight: float = 1.0,
-                 dqa_lambda: float = 0.3, glove: str | None = None) -> None:
-        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay)
-        self.save_hyperparameters()
+                 dqa_lambda: float = 0.3, glove: str | None = None, **kwargs: Any) -> None:
+        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay, **kwargs)
         self.model = self.build_model()
+        self._glove_loaded = False
         self._active_counts = torch.zeros(2)  # training queries with a positive boundary pre-activation, this epoch
 
     @property
@@ -75,18 +76,24 @@ class LGIModule(HeadModule):
             raise ValueError("LGIModule needs feature_dim and data_info['vocabulary'] (linked from LGIDataModule "
                              f"by bsp-lightning fit); got feature_dim={self.feature_dim}, "
                              f"{len(self.vocabulary)} vocabulary words")
-        model = LGI(len(self.vocabulary), self.feature_dim, int(self.data_info.get("num_segments", 128)), hp.dim,
-                    hp.word_dim, hp.lstm_layers, hp.lstm_dropout, hp.num_phrases, hp.att_hidden_dim, hp.kernel_size,
-                    hp.num_nl_blocks, hp.num_heads, hp.regression_hidden_dim, hp.output_activation, hp.dropout)
-        if hp.glove:
-            self._init_glove(model, hp.glove)
-        return model
+        return LGI(len(self.vocabulary), self.feature_dim, int(self.data_info.get("num_segments", 128)), hp.dim,
+                   hp.word_dim, hp.lstm_layers, hp.lstm_dropout, hp.num_phrases, hp.att_hidden_dim, hp.kernel_size,
+                   hp.num_nl_blocks, hp.num_heads, hp.regression_hidden_dim, hp.output_activation, hp.dropout)
 
-    def _init_glove(self, model: LGI, path: str) -> None:
+    def load_glove_embeddings(self) -> None:
+        """Initialise the word embeddings from ``glove`` (once; a no-op without it).
+
+        Raises:
+            GloveError: the file is missing or malformed (its path and line). ValueError: its vectors are not
+                ``word_dim``-d.
+        """
+        if not self.hparams.glove or self._glove_loaded:
+            return
         from bsp_lightning.text import load_glove
 
+        path = self.hparams.glove
         glove = load_glove(path)
-        table = model.query_encoder.embedding.weight
+        table = self.model.query_encoder.embedding.weight
         if glove.dim != table.size(1):
             raise ValueError(f"{path}: GloVe vectors are {glove.dim}-d but word_dim is {table.size(1)}")
         vectors = torch.zeros_like(table)
@@ -94,14 +101,13 @@ class LGIModule(HeadModule):
         rows = glove.vectors[glove.vocab.encode([w for w in self.vocabulary])]
         vectors[known] = torch.from_numpy(rows[known.numpy()]).to(vectors.dtype)
         with torch.no_grad():
-            table.copy_(vectors)
+            table.copy_(vectors.to(table.device))
+        self._glove_loaded = True
 
     def setup(self, stage: str) -> None:
-        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        theirs = getattr(dm, "vocabulary", None)
-        if theirs is not None and list(theirs) != self.vocabulary:
-            raise ValueError(f"the data's vocabulary ({len(theirs)} words) differs from the model's "
-                             f"({len(self.vocabulary)}): same annotations, val_fraction and seed as at fit time?")
+        super().setup(stage)
+        if stage == "fit":  # a resumed fit then loads the checkpoint's embeddings over these
+            self.load_glove_embeddings()
 
     def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         return self.model(batch["features"], batch["segment_mask"], batch["words"], batch["word_mask"])

@@ -4,50 +4,51 @@ Per query (official ``lib/datasets/{charades,activitynet,tacos}.py`` ``__getitem
 features, each row L2-normalised over channels (``DATASET.NORMALIZE``; for two-stream folders the whole
 concatenated row, as one official feature file would be), resampled to ``num_sample_clips`` (256) rows by
 :func:`bsp_lightning.features.resample.average_to_fixed_length` (2D-TAN's averaging rule, which drops the last
-snippet when there are more than 256); the query tokens by :func:`bsp_lightning.text.tokenize_2dtan`; the
-ground truth clipped to the video as the official loaders do. The IoU target map is built by the model from
-``gt`` and ``duration`` (:func:`bsp_tan2d.maps.iou_target_map`), so the map side lives in one place.
+snippet when there are more than 256); the query tokens by :func:`bsp_lightning.text.tokenize_2dtan`; the queries
+read by the core loaders with the ``"2dtan"`` policy (:func:`bsp_lightning.annotations.load_grounding`: start >= end
+dropped, the ground truth clipped to the video, the query's ``model_sentence``: Charades-STA sentences read as
+2D-TAN reads them). The IoU target map is built by the model from ``gt`` and ``duration``
+(:func:`bsp_tan2d.maps.iou_target_map`), so the map side lives in one place.
 
 Splits (``annotations`` is the folder of the official ``DATA_DIR`` layout; ``train_file``/``val_file``/
 ``test_file`` override the file names):
 
 * ``charades``: ``charades_sta_{train,test}.txt`` with ``Charades_v1_{train,test}.csv`` next to them. Charades-STA
-  has no validation split and the official code selects its epoch on the test split; here a seeded
-  ``holdout_fraction`` (10%) of the training *videos* is held out as validation instead
-  (:func:`bsp_lightning.heads.holdout_split`), saved as ``<default_root_dir>/split.json`` (when a trainer is attached).
+  has no validation split and the official code selects its epoch on the test split; here the base class's seeded
+  ``val_fraction`` (10%) of the training *videos* with features is held out as validation instead
+  (:meth:`bsp_lightning.heads.FeatureDataModule.hold_out`), saved as ``<default_root_dir>/split.json``.
 * ``anet_captions``: ``train.json``, ``val_1.json`` (validation), ``val_2.json`` (test) -- the official
   renames ``val_1 -> val.json`` and ``val_2 -> test.json``.
-* ``tacos``: ``train.json``, ``val.json``, ``test.json`` in the official TACoS format (``{video: {"num_frames",
-  "fps", "timestamps": [[start_frame, end_frame], ...], "sentences": [...]}}``).
+* ``tacos``: ``train.json``, ``val.json``, ``test.json`` in the official TACoS format
+  (:func:`bsp_lightning.annotations.load_tacos`).
 
-Skips are counted and logged, never raised: queries the loaders drop (start > end, empty after clipping), videos
-without features (``missing_features.txt``), queries with no token.
+Skips are counted in ``skips`` per split and logged once, never raised: the loaders' anomalies (queries dropped
+for start > end or empty after clipping, ends clipped; unit: queries), videos without features
+(``missing_features``, videos; listed in ``missing_features.txt``), queries with no token (``empty_query``).
+``data_info`` gives the model ``num_sample_clips`` and the training vocabulary.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from bsp_lightning.annotations import AnnotationError, LoadReport, load_anet_captions, load_charades_sta
-from bsp_lightning.annotations.errors import read_json, to_float
+from bsp_lightning import legacy
+from bsp_lightning.annotations import GroundingQuery, load_grounding
 from bsp_lightning.features.resample import average_to_fixed_length
-from bsp_lightning.heads import FeatureDataModule, FeatureSet, holdout_split, write_split
+from bsp_lightning.heads import FeatureDataModule, FeatureSet, InvalidArgumentError
 from bsp_lightning.text import tokenize_2dtan
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GroundingQuery", "load_queries", "load_tacos", "charades_sentence", "GroundingDataset",
-           "collate_grounding", "Tan2dDataModule", "DATASETS"]
+__all__ = ["GroundingDataset", "collate_grounding", "Tan2dDataModule", "DATASETS"]
 
 #: dataset -> default file of each split (``None``: made from the training file by the hold-out).
 DATASETS: dict[str, dict[str, str | None]] = {
@@ -55,96 +56,6 @@ DATASETS: dict[str, dict[str, str | None]] = {
     "anet_captions": {"train": "train.json", "val": "val_1.json", "test": "val_2.json"},
     "tacos": {"train": "train.json", "val": "val.json", "test": "test.json"},
 }
-
-
-class GroundingQuery(NamedTuple):
-    """One sentence query: ``video_id``, ``start``/``end`` (s, clipped to the video), ``sentence``, ``duration`` (s)."""
-
-    video_id: str
-    start: float
-    end: float
-    sentence: str
-    duration: float
-
-
-def charades_sentence(raw_line: str) -> str:
-    """The sentence 2D-TAN reads from a raw ``charades_sta`` line: ``line.split("##")[1].split(".\\n")[0]``.
-
-    Quirk reproduced: the final period is dropped only when the newline follows it directly; a last line
-    without a newline, or a space before the newline, keeps it (then ``"shelf."`` is looked up in GloVe as is).
-    """
-    return raw_line.split("##", 1)[1].split(".\n")[0]
-
-
-def _charades(path: str) -> tuple[list[GroundingQuery], LoadReport]:
-    loaded = load_charades_sta(path)
-    with open(path, encoding="utf-8-sig", errors="replace") as f:
-        raw = f.readlines()  # text mode: "\r\n" reads as "\n", as in the official open()
-    queries = [GroundingQuery(q.video_id, q.start, q.end, charades_sentence(raw[q.line - 1]), float(q.duration))
-               for q in loaded.queries]
-    return queries, loaded.report
-
-
-def _anet_captions(path: str) -> tuple[list[GroundingQuery], LoadReport]:
-    loaded = load_anet_captions(path)
-    return [GroundingQuery(q.video_id, q.start, q.end, q.sentence, q.duration) for q in loaded.queries], loaded.report
-
-
-def load_tacos(path: str | os.PathLike) -> tuple[list[GroundingQuery], LoadReport]:
-    """TACoS queries as 2D-TAN's loader keeps them (``lib/datasets/tacos.py``).
-
-    ``duration = num_frames / fps``; a pair is kept when ``start_frame < end_frame``, with times
-    ``[max(start / fps, 0), min(end / fps, duration)]``. Counted: ``start_after_end``, ``zero_length``,
-    ``end_clipped``, ``start_beyond_duration`` (empty after clipping: dropped, where 2D-TAN would keep it),
-    ``unpaired_entry`` (timestamps and sentences of unequal length: ``zip`` ignores the extra ones).
-
-    Raises:
-        AnnotationError: unreadable JSON, a video without ``num_frames``/``fps``/``timestamps``/``sentences``,
-            a non-numeric value, a timestamp that is not a pair.
-    """
-    path = str(path)
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise AnnotationError(path, "expected an object {video: {num_frames, fps, timestamps, sentences}}")
-    report = LoadReport("tacos", sources=[path])
-    queries: list[GroundingQuery] = []
-    for video_id, video in data.items():
-        if not isinstance(video, dict) or any(k not in video for k in ("num_frames", "fps", "timestamps", "sentences")):
-            raise AnnotationError(path, f"video {video_id!r} lacks num_frames, fps, timestamps or sentences")
-        fps = to_float(video["fps"], path, f"fps of {video_id}")
-        duration = to_float(video["num_frames"], path, f"num_frames of {video_id}") / fps
-        stamps, sentences = video["timestamps"], video["sentences"]
-        if len(stamps) != len(sentences):
-            report.add("unpaired_entry", video_id, abs(len(stamps) - len(sentences)))
-        for i, (stamp, sentence) in enumerate(zip(stamps, sentences)):
-            if not isinstance(stamp, (list, tuple)) or len(stamp) != 2:
-                raise AnnotationError(path, f"timestamp {i} of {video_id!r} is not [start, end]: {stamp!r}")
-            s = to_float(stamp[0], path, f"start of {video_id}[{i}]")
-            e = to_float(stamp[1], path, f"end of {video_id}[{i}]")
-            if s >= e:
-                report.add("start_after_end" if s > e else "zero_length", f"{video_id}[{i}]")
-                continue
-            start, end = max(s / fps, 0.0), min(e / fps, duration)
-            if e / fps > duration:
-                report.add("end_clipped", f"{video_id}[{i}]")
-            if start >= end:
-                report.add("start_beyond_duration", f"{video_id}[{i}]")
-                continue
-            queries.append(GroundingQuery(str(video_id), start, end, str(sentence), duration))
-    report.counts.update(records=len(queries), videos=len({q.video_id for q in queries}))
-    return queries, report
-
-
-def load_queries(dataset: str, path: str | os.PathLike) -> tuple[list[GroundingQuery], LoadReport]:
-    """Queries of one split file of ``dataset`` (``charades``, ``anet_captions``, ``tacos``) and the load report.
-
-    Raises:
-        ValueError: unknown dataset. AnnotationError: the loader's errors (file, line, problem).
-    """
-    loaders = {"charades": _charades, "anet_captions": _anet_captions, "tacos": load_tacos}
-    if dataset not in loaders:
-        raise ValueError(f"unknown 2D-TAN dataset {dataset!r}; choose one of {', '.join(loaders)}")
-    return loaders[dataset](str(path))
 
 
 class GroundingDataset(Dataset):
@@ -166,7 +77,7 @@ class GroundingDataset(Dataset):
         self.features = features
         self.num_sample_clips = int(num_sample_clips)
         self.normalize = normalize
-        self.tokens = [tokenize_2dtan(q.sentence) for q in queries]
+        self.tokens = [tokenize_2dtan(q.model_sentence) for q in queries]
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -186,7 +97,7 @@ class GroundingDataset(Dataset):
             "gt": torch.tensor([q.start, q.end], dtype=torch.float64),
             "duration": float(q.duration),
             "video": q.video_id,
-            "query": q.sentence,
+            "query": q.model_sentence,
             "index": index,
         }
 
@@ -209,103 +120,90 @@ class Tan2dDataModule(FeatureDataModule):
     """Charades-STA / ActivityNet Captions / TACoS queries over snippet features (module docstring).
 
     Args:
-        features: feature folder(s) (several = two-stream, concatenated).
-        annotations: the folder holding the split files (official ``DATA_DIR`` layout).
-        batch_size: queries per batch (32 in every official config).
-        num_workers, seed: of :class:`~bsp_lightning.heads.FeatureDataModule`; ``seed`` also draws the hold-out.
-        dataset: ``"charades"``, ``"anet_captions"`` or ``"tacos"``.
-        num_sample_clips: ``T`` rows after resampling (256); the model's ``num_sample_clips`` must match.
+        benchmark: ``"charades"``, ``"anet_captions"`` or ``"tacos"``.
+        num_sample_clips: ``T`` rows after resampling (256); given to the model through ``data_info``.
         normalize: L2-normalise each snippet first (True, as every official config).
-        holdout_fraction: Charades-STA: fraction of training videos held out as validation (0.1).
-        train_file, val_file, test_file: file names (relative to ``annotations``, or absolute) replacing the
-            defaults of :data:`DATASETS`; a ``val_file`` for Charades-STA replaces the hold-out.
+        train_file, val_file, test_files: file names (relative to ``annotations``, or absolute) replacing the
+            defaults of :data:`DATASETS`; several test files are read in order; a ``val_file`` for Charades-STA
+            replaces the hold-out.
+        batch_size: queries per batch (32 in every official config).
+        *args, **kwargs: :class:`~bsp_lightning.heads.FeatureDataModule`'s (``annotations``: the folder holding
+            the split files, official ``DATA_DIR`` layout; ``val_fraction``: the Charades-STA hold-out, 0.1).
+
+    Raises:
+        InvalidArgumentError: an unknown benchmark.
     """
 
-    def __init__(self, features: str | list[str], annotations: str, batch_size: int = 32, num_workers: int = 0,
-                 seed: int = 0, dataset: str = "charades", num_sample_clips: int = 256, normalize: bool = True,
-                 holdout_fraction: float = 0.1, train_file: str | None = None, val_file: str | None = None,
-                 test_file: str | None = None) -> None:
-        super().__init__(features, annotations, batch_size, num_workers, seed)
-        if dataset not in DATASETS:
-            raise ValueError(f"unknown 2D-TAN dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
-        self.dataset_name = dataset
+    def __init__(self, *args: Any, benchmark: str = "charades", num_sample_clips: int = 256, normalize: bool = True,
+                 train_file: str | None = None, val_file: str | None = None,
+                 test_files: str | list[str] | None = None, batch_size: int = 32, **kwargs: Any) -> None:
+        super().__init__(*args, batch_size=batch_size, **kwargs)
+        if benchmark not in DATASETS:
+            raise InvalidArgumentError(f"unknown 2D-TAN benchmark {benchmark!r}; choose one of {', '.join(DATASETS)}")
+        self.benchmark = benchmark
         self.num_sample_clips = num_sample_clips
         self.normalize = normalize
-        self.holdout_fraction = holdout_fraction
-        self.files = dict(DATASETS[dataset])
-        for split, name in (("train", train_file), ("val", val_file), ("test", test_file)):
-            if name is not None:
-                self.files[split] = name
-        self.skips: Counter = Counter()
+        self.files: dict[str, list[str] | None] = {
+            k: None if v is None else [v] for k, v in DATASETS[benchmark].items()}
+        for split, names in (("train", train_file), ("val", val_file), ("test", test_files)):
+            if names is not None:
+                self.files[split] = [names] if isinstance(names, str) else list(names)
 
-    def split_path(self, split: str) -> Path | None:
-        """The annotation file of ``split`` (``predict`` reads the test file); ``None`` for a hold-out."""
-        name = self.files["test" if split == "predict" else split]
-        return None if name is None else Path(self.annotations) / name
+    def split_paths(self, split: str) -> list[Path] | None:
+        """The annotation files of ``split`` (``predict`` reads the test files); ``None`` for a hold-out."""
+        names = self.files["test" if split == "predict" else split]
+        return None if names is None else [Path(self.annotations) / name for name in names]
 
     def _load(self, split: str) -> list[GroundingQuery]:
-        path = self.split_path(split)
-        queries, report = load_queries(self.dataset_name, path)
-        if report.anomalies:
-            logger.info("%s", report.format_text())
+        queries = []
+        for path in self.split_paths(split):
+            loaded = load_grounding(self.benchmark, path, policy="2dtan")
+            if loaded.report.anomalies:
+                logger.info("%s", loaded.report.format_text())
+            self.skips.update(split, dict(loaded.report.anomalies))
+            queries += loaded.queries
         return queries
 
     @cached_property
     def _train_queries(self) -> list[GroundingQuery]:
         return self._load("train")
 
-    @cached_property
-    def holdout(self) -> tuple[list[str], list[str]] | None:
-        """``(train videos, validation videos)`` when the validation split is held out of training, else None."""
+    @property
+    def split_videos(self) -> dict[str, list[str]] | None:
+        """``{"train": [...], "val": [...]}`` when the validation split is held out of the training videos (the
+        base class's hold-out), ``None`` when the benchmark has a validation file."""
         if self.files["val"] is not None:
             return None
-        annotated = sorted({q.video_id for q in self._train_queries})
-        with_features = [v for v in annotated if self.features_set.resolve(v) is not None]
-        return holdout_split(with_features, self.holdout_fraction, self.seed)
+        return self.hold_out(q.video_id for q in self._train_queries)
 
     @property
     def data_info(self) -> dict[str, Any]:
-        """``{"vocabulary": sorted 2D-TAN tokens of the training file}``: only the learned-embedding option
-        (not the paper's setting) uses it; the GloVe vocabulary comes from the GloVe file."""
-        words = sorted({t for q in self._train_queries for t in tokenize_2dtan(q.sentence)})
-        return {"vocabulary": words}
+        """``{"num_sample_clips": T, "vocabulary": sorted 2D-TAN tokens of the training file}``: the vocabulary
+        is used by the learned-embedding option only (not the paper's setting); GloVe brings its own."""
+        words = sorted({t for q in self._train_queries for t in tokenize_2dtan(q.model_sentence)})
+        return {"num_sample_clips": self.num_sample_clips, "vocabulary": words}
 
     def build_dataset(self, split: str) -> Dataset:
-        if split in ("train", "val") and self.holdout is not None:
-            train_videos, val_videos = self.holdout
-            keep = set(train_videos if split == "train" else val_videos)
+        if split in ("train", "val") and self.split_videos is not None:
+            keep = set(self.split_videos[split])
             queries = [q for q in self._train_queries if q.video_id in keep]
-            if split == "val":
-                self._save_holdout()
         else:
             queries = self._train_queries if split == "train" else self._load(split)
         return self._dataset(queries, split)
 
-    def _save_holdout(self) -> None:
-        train_videos, val_videos = self.holdout
-        if self.root_dir is None:  # no trainer, no run folder: nothing to save the split with
-            return
-        path = self.root_dir / "split.json"
-        write_split(path, {"train": train_videos, "val": val_videos}, fraction=self.holdout_fraction,
-                    seed=self.seed, source=str(self.split_path("train")))
-        logger.info("validation = %d of %d training videos (seed %d), split saved to %s",
-                    len(val_videos), len(train_videos) + len(val_videos), self.seed, path)
-
     def _dataset(self, queries: list[GroundingQuery], split: str) -> GroundingDataset:
         ids = self.match_videos([q.video_id for q in queries], split) if queries else {}
-        missing = sum(q.video_id not in ids for q in queries)
         kept = [q for q in queries if q.video_id in ids]
-        empty = [q for q in kept if not tokenize_2dtan(q.sentence)]
-        if missing:
-            self.skips[f"{split}/no_features"] += missing
+        empty = [q for q in kept if not tokenize_2dtan(q.model_sentence)]
         if empty:
-            self.skips[f"{split}/empty_query"] += len(empty)
-            logger.warning("%d %s queries have no token after 2D-TAN's tokenisation (skipped), e.g. %s %r",
-                           len(empty), split, empty[0].video_id, empty[0].sentence)
-            kept = [q for q in kept if tokenize_2dtan(q.sentence)]
-        logger.info("%s: %d queries of %d videos (%d skipped without features)", split, len(kept),
-                    len({q.video_id for q in kept}), missing)
+            example = f"{empty[0].video_id}: {empty[0].model_sentence!r}"
+            self.skips.add(split, "empty_query", len(empty), example=example)
+            kept = [q for q in kept if tokenize_2dtan(q.model_sentence)]
+        logger.info("%s: %d queries of %d videos", split, len(kept), len({q.video_id for q in kept}))
         return GroundingDataset(kept, ids, self.features_set, self.num_sample_clips, self.normalize)
 
     def collate_fn(self, split: str):
         return collate_grounding
+
+
+__getattr__ = legacy.module_getattr(__name__)

@@ -29,7 +29,7 @@ from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from bsp_lightning.evaluation.grounding import grounding_metrics
-from bsp_lightning.heads import HeadModule
+from bsp_lightning.heads import HeadModule, InvalidArgumentError
 from bsp_lightning.text import GloveError, Vocabulary, load_glove
 from bsp_lightning.text.glove import HOW_TO_GET
 from bsp_tan2d.inference import predict_moments
@@ -53,13 +53,13 @@ class Tan2dModule(HeadModule):
 
     Args:
         feature_dim: ``D`` of the features (linked from the DataModule).
-        data_info: ``{"vocabulary": [...]}`` from the DataModule (used by ``word_embedding="learned"`` only).
+        data_info: ``{"num_sample_clips": T, "vocabulary": [...]}`` from the DataModule (the vocabulary is used by
+            ``word_embedding="learned"`` only).
         lr, weight_decay: Adam's (1e-4, 0).
         glove: path of ``glove.6B.300d.txt`` (or its ``.zip``/``.gz``/folder); required with
             ``word_embedding="glove"``.
         word_embedding: ``"glove"`` (frozen, the paper's) or ``"learned"`` (trained from scratch over the
             training tokens; not the paper's setting).
-        num_sample_clips: ``T`` rows of resampled features (the DataModule's must match).
         num_clips: map side ``N`` (16 / 64 / 128).
         num_scale_layers, map_variant: the sparse map (``[16]``, ``"conv"`` or ``"pool"``).
         hidden, word_dim, text_hidden, text_layers: widths (512, 300, 512, 3).
@@ -71,25 +71,30 @@ class Tan2dModule(HeadModule):
         lr_plateau: the official ReduceLROnPlateau on ``-val_loss`` (configs with an official validation split).
         plateau_factor, plateau_patience: 0.8, 20.
         evaluate_on_validation: score the validation split each epoch (``val/R@1,IoU=0.5`` selects the epoch).
+        **kwargs: old hyper-parameter names of a checkpoint (:mod:`bsp_lightning.legacy`).
 
     Raises:
-        ValueError: an unknown ``word_embedding``. The GloVe file is read in :meth:`setup` (:meth:`load_words`).
+        InvalidArgumentError: an unknown ``word_embedding``. ValueError: ``data_info`` without
+        ``num_sample_clips``. The GloVe file is read in :meth:`setup` (:meth:`load_words`).
     """
 
     task = "grounding"
 
     def __init__(self, feature_dim: int = 0, data_info: dict[str, Any] | None = None, lr: float = 1e-4,
                  weight_decay: float = 0.0, glove: str | None = None, word_embedding: str = "glove",
-                 num_sample_clips: int = 256, num_clips: int = 16, num_scale_layers: Sequence[int] = (16,),
+                 num_clips: int = 16, num_scale_layers: Sequence[int] = (16,),
                  map_variant: str = "conv", hidden: int = 512, word_dim: int = 300, text_hidden: int = 512,
                  text_layers: int = 3, map_kernel: int = 5, map_layers: int = 8, map_padding: int = 16,
                  min_iou: float = 0.5, max_iou: float = 1.0, iou_bias: float = 0.0, nms_threshold: float = 0.5,
                  top_k: int = 5, recall_at: Sequence[int] = (1, 5),
                  iou_thresholds: Sequence[float] = (0.3, 0.5, 0.7), lr_plateau: bool = False,
                  plateau_factor: float = 0.8, plateau_patience: int = 20,
-                 evaluate_on_validation: bool = True) -> None:
-        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay)
-        self.save_hyperparameters()
+                 evaluate_on_validation: bool = True, **kwargs: Any) -> None:
+        super().__init__(feature_dim, data_info, lr=lr, weight_decay=weight_decay, **kwargs)
+        if "num_sample_clips" not in self.data_info:
+            raise ValueError("2D-TAN: data_info lacks num_sample_clips (linked from Tan2dDataModule by bsp-lightning "
+                             "fit; in Python: data_info={'num_sample_clips': 256, ...})")
+        self.num_sample_clips = int(self.data_info["num_sample_clips"])
         self.evaluate_on_validation = evaluate_on_validation
         self.num_clips = int(num_clips)
         self._glove_vectors: np.ndarray | None = None
@@ -102,7 +107,7 @@ class Tan2dModule(HeadModule):
             self.vocab = Vocabulary(words, unk_index=1)
             self.embedding = nn.Embedding(len(words), word_dim, padding_idx=0)
         else:
-            raise ValueError(f"word_embedding must be 'glove' or 'learned', got {word_embedding!r}")
+            raise InvalidArgumentError(f"word_embedding must be 'glove' or 'learned', got {word_embedding!r}")
         self.model = self.build_model()
 
     def load_words(self) -> None:
@@ -131,11 +136,12 @@ class Tan2dModule(HeadModule):
         self._glove_vectors = vectors.vectors
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         self.load_words()
 
     def build_model(self) -> TAN2D:
         h = self.hparams
-        return TAN2D(self.feature_dim, h.num_sample_clips, h.num_clips, list(h.num_scale_layers), h.map_variant,
+        return TAN2D(self.feature_dim, self.num_sample_clips, h.num_clips, list(h.num_scale_layers), h.map_variant,
                      h.hidden, h.word_dim, h.text_hidden, h.text_layers, h.map_kernel, h.map_layers, h.map_padding)
 
     # --- forward and loss -----------------------------------------------------------------------------------
@@ -157,12 +163,8 @@ class Tan2dModule(HeadModule):
         return words, torch.tensor(lengths, dtype=torch.int64, device=self.device)
 
     def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        features = batch["features"]
-        if features.shape[1] != self.hparams.num_sample_clips:
-            raise ValueError(f"features have {features.shape[1]} rows but the model expects num_sample_clips="
-                             f"{self.hparams.num_sample_clips}: set the same value in data and model")
         words, lengths = self.embed(batch["tokens"])
-        return {"logits": self.model(features, words, lengths)}
+        return {"logits": self.model(batch["features"], words, lengths)}
 
     def target_maps(self, batch: Mapping[str, Any]) -> torch.Tensor:
         """``(B, N, N)`` IoU maps of the batch's ground truths (:func:`bsp_tan2d.maps.iou_target_map`)."""

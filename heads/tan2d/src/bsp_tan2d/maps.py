@@ -8,7 +8,7 @@ later scale a kernel-3 stride-2 op, every other step a kernel-2 stride-1 op. Ste
 accumulated stride is ``s`` writes its ``j``-th output to the cell ``(j s, j s + acc + i s)``, ``acc`` being the
 cells covered by the earlier scales (``recover_to_original_map``). With ``[16]`` on 16 clips the map is the
 whole upper triangle (136 cells); with ``[16, 8, 8]`` on 64 clips it has 1,104 cells and with
-``[16, 8, 8, 8]`` on 128 clips 2,548 (``shared/heads/tan2d-lgi.md`` 1.4).
+``[16, 8, 8, 8]`` on 128 clips 2,548 (``docs/heads/tan2d-lgi.md`` §1.4).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _map_steps(num_clips: int, scales: tuple[int, ...]) -> tuple[MapStep, ...]:
 def map_mask(num_clips: int, num_scale_layers: Sequence[int] | int = (16,)) -> np.ndarray:
     """``(N, N)`` bool: the cells the sparse map fills (upper triangle only).
 
-    Equivalent closed form for ``[16, 8, 8, ...]`` (``shared/heads/tan2d-lgi.md`` 1.4): with ``l = b - a + 1``,
+    Equivalent closed form for ``[16, 8, 8, ...]`` (``docs/heads/tan2d-lgi.md`` §1.4): with ``l = b - a + 1``,
     every cell with ``l <= 16``; else ``k = ceil(log2(l / 16))`` and ``a`` and ``l`` divisible by ``2**k``.
     """
     mask = np.zeros((num_clips, num_clips), dtype=bool)

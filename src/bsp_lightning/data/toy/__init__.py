@@ -11,7 +11,6 @@ H.264 mp4 files (``libx264``, ``yuv420p``) with PyAV, in the layouts of the real
     DIR/toy-untrimmed/crosstask_release/                                  CrossTask release folder
     DIR/toy-untrimmed/glove.toy.300d.txt                                  GloVe-format vectors of the toy words
     DIR/toy-untrimmed/splits.json                                         train/val/test split by video
-
     DIR/toy-untrimmed/boundaries.json                                     every annotated boundary and its kind
 
 Toy world v2 (``TOY_DATA_VERSION``): a class is a motion (shape and colour are drawn per instance from pools
@@ -21,7 +20,8 @@ distractors; the untrimmed videos contain the boundary kinds BSP synthesises as 
 Modules: :mod:`.actions` (classes, appearance pools, words), :mod:`.scene` (shots and object tracks),
 :mod:`.schedule` (instances, cuts and boundaries of an untrimmed video), :mod:`.render` (pixels and encoding),
 :mod:`.storage` (staging and publishing a folder), :mod:`.kinetics`, :mod:`.untrimmed` (the two datasets),
-:mod:`.formats` (the benchmark annotation writers), :mod:`.cli`.
+:mod:`.formats` (the benchmark annotation writers), :mod:`.grounding_example` (a tiny grounding set with its
+features, no video: the grounding heads' example), :mod:`.cli`.
 
 Each dataset folder is written into a temporary folder and renamed into place when complete, so a folder
 that exists is complete; ``toy_config.json`` inside it records the parameters, and a second call with the
@@ -40,6 +40,7 @@ from bsp_lightning.data.toy.actions import (
 )
 from bsp_lightning.data.toy.cli import ensure_toy_data, main
 from bsp_lightning.data.toy.formats import describe, describe_video, toy_tasks
+from bsp_lightning.data.toy.grounding_example import write_grounding_example
 from bsp_lightning.data.toy.kinetics import write_toy_kinetics
 from bsp_lightning.data.toy.render import render_video
 from bsp_lightning.data.toy.schedule import BOUNDARY_GROUPS, BOUNDARY_KINDS, ToyBoundary, VideoPlan, plan_video
@@ -73,6 +74,7 @@ __all__ = [
     "render_video",
     "speed_word",
     "toy_tasks",
+    "write_grounding_example",
     "write_toy_kinetics",
     "write_toy_untrimmed",
 ]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bsp_lightning.features.store import FeatureMismatchError, FeatureStore, FeatureStoreError
-from bsp_lightning.heads import FeatureSet
+from bsp_lightning.features import FeatureSet
 
 
 def _folder(root: Path, dim: int, videos: dict[str, int], offset: float = 0.0, fps: float = 30.0) -> Path:
@@ -70,3 +70,23 @@ def test_loaded_features_are_writable(tmp_path: Path) -> None:
     assert x.flags.writeable
     x[0, 0] = -1.0  # never reaches the file
     assert FeatureSet(tmp_path / "a").load("v1")[0, 0] == 0.0
+
+
+def test_frames_per_snippet_come_from_the_manifest_never_a_default(tmp_path: Path) -> None:
+    a = _folder(tmp_path / "a", 2, {"v1": 3}, fps=25.0)
+    assert FeatureSet(a).snippet_length == 8 and FeatureSet(a).snippet_seconds("v1") == pytest.approx(8 / 25)
+    store = FeatureStore(tmp_path / "a")
+    store.write_manifest({"feature_dim": 2})  # an older or hand-written folder: no frame count recorded
+    fs = FeatureSet(a)
+    assert fs.load("v1").shape == (3, 2)  # a head that needs no snippet length still reads it
+    with pytest.raises(FeatureStoreError, match=r"a/manifest.json: no snippet_length \(frames per snippet\)"):
+        fs.snippet_seconds("v1")
+
+
+def test_the_old_module_path_still_serves_feature_set(monkeypatch) -> None:
+    from bsp_lightning import legacy
+
+    monkeypatch.setattr(legacy, "_warned", set())
+    with pytest.warns(FutureWarning, match="bsp_lightning.features.featureset.FeatureSet"):
+        from bsp_lightning.heads.features import FeatureSet as Old
+    assert Old is FeatureSet
