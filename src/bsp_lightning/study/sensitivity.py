@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from bsp_lightning.data.toy.schedule import BOUNDARY_GROUPS
-from bsp_lightning.heads.features import FeatureSet
+from bsp_lightning.features.featureset import FeatureSet
 
 __all__ = ["GROUPS", "PairSet", "auroc", "boundary_pairs", "consecutive_distances", "load_pairs", "weighted_auroc"]
 
