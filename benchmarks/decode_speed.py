@@ -1,4 +1,4 @@
-"""Decode speed of the library against raw single-threaded PyAV on the same samples (issue 9, section 5).
+"""Decode speed of the library against raw single-threaded PyAV on the same samples (docs/design.md §4.7).
 
 Kinetics-like videos (340x256, 30 fps, 10 s, H.264 with 2 s GOPs; the cache of
 ``synthesis_throughput.py``), one process, short side 128, three workloads:

@@ -2,7 +2,7 @@
 
 Writes a synthetic file the shape of ``glove.6B.300d.txt`` (400,000 words x 300 numbers with 5 decimals,
 about 1 GB, like the real file), loads it twice with :func:`bsp_lightning.text.load_glove` and prints both
-times and their ratio. Target: the second load well under a second at full size (issue 8, section 3).
+times and their ratio. Target: the second load well under a second at full size (docs/decisions.md#glove-local-file).
 The file goes to a temporary folder that is removed afterwards unless ``--keep`` is given.
 
     python benchmarks/glove_load.py [--words 400000] [--dim 300] [--out DIR] [--keep]

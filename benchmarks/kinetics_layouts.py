@@ -1,4 +1,4 @@
-"""BSP pre-training data at Kinetics scale: videos, frame folders and frame shards side by side (issue 20, section 4).
+"""BSP pre-training data at Kinetics scale: videos, frame folders and frame shards side by side (docs/decisions.md#kinetics-layouts).
 
 Kinetics-like clips from the generator of ``synthesis_throughput.py`` (340x256, 30 fps, 10 s, H.264 with 2 s
 GOPs), in the Kinetics folder layout, and derived from them (cached next to the videos):

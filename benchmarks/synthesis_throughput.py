@@ -1,4 +1,4 @@
-"""Throughput of BSP clip synthesis against decoding alone (issue 2, section 8).
+"""Throughput of BSP clip synthesis against decoding alone (docs/design.md §4.2).
 
 Generates (once, cached) Kinetics-sized videos: 340x256, 30 fps, about 10 s, H.264 with 2 s GOPs like
 YouTube uploads, in the Kinetics folder layout. Then, with one DataLoader worker and a fixed seed:

@@ -38,9 +38,9 @@ SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", "build", "dist", ".pytest_c
 
 #: Projects whose trackers the code may cite by ``#N`` (lower case). Add a name here to cite a new tracker.
 FOREIGN_TRACKERS = {
-    "2d-tan", "activitynet", "bmn", "bsn", "bsn.pytorch", "crosstask", "g-tad", "gtad", "jsonargparse", "lgi",
+    "2d-tan", "actionformer", "activitynet", "bmn", "bsn", "bsn.pytorch", "crosstask", "g-tad", "gtad", "jsonargparse", "lgi",
     "lightning", "mmaction2", "mmn", "numpy", "opentad", "pyav", "pytorch", "pytorch-lightning", "timm",
-    "torchtext", "torchvision", "tsm", "tsp", "videox",
+    "torchtext", "torchvision", "tsm", "tsp", "videox", "viga", "vslnet",
 }
 _BETWEEN = {"issue", "issues", "pr", "prs", "pull", "and", "or"}
 

@@ -1,4 +1,4 @@
-"""2D-TAN NMS at its edges: overlap exactly at the threshold, and zero-length moments (issue 8, section 5).
+"""2D-TAN NMS at its edges: overlap exactly at the threshold, and zero-length moments (docs/heads/tan2d-lgi.md §1).
 
 Official rule (2D-TAN ``lib/core/eval.py`` ``nms``): ``order = order[np.where(ovr <= thresh)[0] + 1]``, so an
 overlap equal to the threshold is kept, and ``0 / 0`` (two zero-length moments) is NaN, which fails

@@ -89,7 +89,7 @@ def kit() -> SimpleNamespace:
 
 @pytest.fixture(scope="session")
 def kinds(tmp_path_factory) -> dict[str, tuple[Path, np.ndarray]]:
-    """One small file per kind of issue 9, with the frames it was made from."""
+    """One small file per kind of the frame contract (docs/design.md §4.7), with the frames it was made from."""
     root = tmp_path_factory.mktemp("kinds")
     out: dict[str, tuple[Path, np.ndarray]] = {}
     frames50, frames60 = numbered_frames(50), numbered_frames(60)

@@ -1,4 +1,5 @@
-"""The frame contract on the kinds of files of issue 9: exact counts, presentation order, display geometry."""
+"""The frame contract (docs/design.md §4.7) on the kinds of files it covers: exact counts, presentation order,
+display geometry."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,8 +141,9 @@ class SnippetBatches(IterableDataset):
             "decoded_frames": decoded,
             "source": stat,
             "truncated": bool(getattr(info, "truncated", False)),
+            # a frame folder has no container to disagree with: its images are the frames
             "partial_reason": partial_reason(frame_index(video.path), decoded, expected=info.num_frames)
-            if is_last else None,
+            if is_last and not Path(video.path).is_dir() else None,
             "error": None,
         }
 

@@ -71,11 +71,11 @@ PRESETS: dict[str, Preset] = {
         ("npy",), "TD", Timing(snippet_length=16, stride=4), feature_dim=2048,
         video_info="ActionFormer's thumos14.json (per-video fps)",
         about="ActionFormer/OpenTAD THUMOS-14 two-stream I3D: i3d_features/<id>.npy (T, 2048), 16-frame clips every "
-              "4 frames, RGB channels first (ActionFormer README, #5, #60)"),
+              "4 frames, RGB channels first (ActionFormer README; ActionFormer #5, #60)"),
     "actionformer-anet-tsp": Preset(
         ("npy",), "TD", Timing(fps=15.0, snippet_length=16, stride=16), feature_dim=512,
         about="ActionFormer ActivityNet-1.3 TSP features: tsp_features/v_<id>.npy (T, 512), 16-frame clips at 15 "
-              "fps, stride 16 (ActionFormer README, #11)"),
+              "fps, stride 16 (ActionFormer README; ActionFormer #11)"),
     "crosstask": Preset(
         ("npy",), "TD", Timing(fps=1.0, snippet_length=1, stride=1), feature_dim=3200,
         about="CrossTask release features: <video_id>.npy, one 3,200-d row per second (I3D 1024 + ResNet-152 2048 + "

@@ -150,7 +150,7 @@ def run_recipe(name: str, folder: str | Path, epochs: int = 2, echo: Callable[[s
     Raises:
         RuntimeError: a command failed (its exit code and line).
     """
-    from bsp_lightning.features.importers.cli import main as features_main
+    from bsp_lightning.cli import main as bsp_lightning_main  # the dispatcher: no import circle with importers.cli
     from bsp_lightning.lightning_cli import build_cli
 
     recipe = RECIPES[name]
@@ -163,7 +163,7 @@ def run_recipe(name: str, folder: str | Path, epochs: int = 2, echo: Callable[[s
             argv = shlex.split(line)[1:]
             if argv[0] == "features":
                 echo(f"$ {line}")
-                if features_main([*argv[1:], "--no-progress"]) != 0:
+                if bsp_lightning_main([*argv, "--no-progress"]) != 0:
                     raise RuntimeError(f"recipe {name}: failed: {line}")
                 continue
             argv = [recipe.swap[1] if a == recipe.swap[0] else a for a in argv]
