@@ -22,9 +22,13 @@ from bsp_lightning.lightning_cli import build_cli
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory) -> Path:
-    """The toy CrossTask release of 12 videos, and 4-d features: 8-frame snippets at 10 fps, channel 0 = step."""
+    """The toy CrossTask release of 24 videos, and 4-d features: 8-frame snippets at 10 fps, channel 0 = step.
+
+    24 videos, not 12: on toy world v2's annotations (instances fill most of a video, few idle segments) the
+    classifier fitted on 12 videos reached AP 0.866 against the channel-0 oracle's 0.984, 0.950 even with 60
+    epochs; twice the training segments bring it within the test's 3 points."""
     root = tmp_path_factory.mktemp("toy")
-    untrimmed = write_toy_untrimmed(root / "toy-untrimmed", seed=2, size=16, num_videos=12, duration=(6.0, 9.0),
+    untrimmed = write_toy_untrimmed(root / "toy-untrimmed", seed=2, size=16, num_videos=24, duration=(6.0, 9.0),
                                     instance_duration=(1.0, 2.0), fps=10, layout="tasks", progress=False)
     ann = load_crosstask(untrimmed / "crosstask_release")
     meta = json.loads((untrimmed / "activity_net.json").read_text())["database"]

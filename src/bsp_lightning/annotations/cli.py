@@ -9,8 +9,10 @@ is one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bsp_lightning.annotations.activitynet import SUBSETS, load_activitynet
 from bsp_lightning.annotations import convert
@@ -94,6 +96,17 @@ def inspect_annotations(args: argparse.Namespace) -> LoadReport:
     return load_crosstask(paths[0]).report
 
 
+def toy_boundary_counts(paths: Sequence[str]) -> dict[str, dict[str, int]] | None:
+    """The boundary counts per split that a toy-untrimmed folder records in ``toy_config.json`` (written by
+    ``bsp-lightning toy-data``), when the first inspected path is inside one; ``None`` otherwise."""
+    folder = Path(paths[0]).resolve().parent
+    try:
+        counts = json.loads((folder / "toy_config.json").read_text()).get("boundary_counts")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return counts if isinstance(counts, dict) else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``bsp-lightning data``; returns the exit code."""
     parser = build_parser()
@@ -112,8 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bsp-lightning data inspect: error: {exc}", file=sys.stderr)
         return 2
     print(report.format_text())
+    toy = toy_boundary_counts(args.paths)
+    if toy:
+        print("toy boundaries by split (toy_config.json):")
+        for split, kinds in toy.items():
+            print(f"  {split}: " + ", ".join(f"{kind} {count}" for kind, count in kinds.items()))
     if args.json:
-        atomic_write_json(args.json, report.to_dict())
+        atomic_write_json(args.json, {**report.to_dict(), **({"toy_boundary_counts": toy} if toy else {})})
     return 0
 
 

@@ -99,6 +99,8 @@ class BSPDataModule(pl.LightningDataModule):
             the 256 px short side of the usual Kinetics copies; set 128 for 112 px training from those).
         resolution: output frames are ``resolution x resolution``.
         crop_scale: area fraction range of the training random resized crop.
+        flip_prob: probability of the training horizontal flip (0 where a mirror image is another class, as in
+            the toy world, whose classes include moving left/right and spinning clockwise/anticlockwise).
         batch_size: samples per batch.
         num_workers: DataLoader worker processes.
         samples_per_epoch: training samples per epoch; None: the number of training videos.
@@ -135,6 +137,7 @@ class BSPDataModule(pl.LightningDataModule):
         short_side: int | None = None,
         resolution: int = 112,
         crop_scale: tuple[float, float] = (0.25, 1.0),
+        flip_prob: float = 0.5,
         batch_size: int = 16,
         num_workers: int = 2,
         samples_per_epoch: int | None = None,
@@ -162,6 +165,8 @@ class BSPDataModule(pl.LightningDataModule):
             raise ValueError(f"num_frames must be >= 2, got {num_frames}")
         if not 0 <= eps <= tau:
             raise ValueError(f"eps must be in [0, tau={tau}], got {eps}")
+        if not 0.0 <= flip_prob <= 1.0:
+            raise ValueError(f"flip_prob must be in [0, 1], got {flip_prob}")
         if change_point_range is None:
             change_point_range = (max(1, tau // 2), max(1, 2 * tau - max(2, tau // 2)))
         low, high = change_point_range
@@ -272,6 +277,7 @@ class BSPDataModule(pl.LightningDataModule):
             resolution=hp.resolution,
             train=split == "train",
             crop_scale=tuple(hp.crop_scale),
+            flip_prob=hp.flip_prob,
             seed=hp.seed,
             split_seed=_SPLIT_SEED[split],
             max_retries=hp.max_retries,

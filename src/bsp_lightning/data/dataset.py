@@ -131,6 +131,8 @@ class BoundaryClipDataset(Dataset):
         resolution: side of the square output frames.
         train: random resized crop and flip (else centre crop).
         crop_scale: area range of the random resized crop.
+        flip_prob: probability of the horizontal flip in training (0 where a mirror image is another class,
+            as the toy world's moving left/right and spinning clockwise/anticlockwise).
         seed: base seed.
         split_seed: separates the random streams of the splits.
         max_retries: broken videos skipped per sample before giving up.
@@ -159,6 +161,7 @@ class BoundaryClipDataset(Dataset):
         resolution: int = 112,
         train: bool = True,
         crop_scale: tuple[float, float] = (0.25, 1.0),
+        flip_prob: float = 0.5,
         seed: int = 0,
         split_seed: int = 0,
         max_retries: int = 20,
@@ -179,6 +182,7 @@ class BoundaryClipDataset(Dataset):
         self.resolution = resolution
         self.train = train
         self.crop_scale = crop_scale
+        self.flip_prob = float(flip_prob)
         self.seed = seed
         self.split_seed = split_seed
         self.max_retries = max_retries
@@ -252,7 +256,7 @@ class BoundaryClipDataset(Dataset):
     def _box(self, frames: np.ndarray, rng: np.random.Generator) -> CropBox:
         height, width = frames.shape[1:3]
         if self.train:
-            return random_resized_crop_box(height, width, rng, scale=self.crop_scale)
+            return random_resized_crop_box(height, width, rng, scale=self.crop_scale, flip_prob=self.flip_prob)
         return center_crop_box(height, width, self.resolution)
 
     # -- synthesis -----------------------------------------------------------------------------------

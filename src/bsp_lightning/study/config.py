@@ -12,7 +12,19 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-__all__ = ["FEATURE_SETS", "PAPER_ORDER", "PRETRAIN_VARIANTS", "StudyConfig", "preset", "stage_hash"]
+__all__ = [
+    "CHANGES_AFTER_RESULTS",
+    "FEATURE_SETS",
+    "FLOORS",
+    "FULL_COMPARISONS",
+    "PAPER_ORDER",
+    "PRETRAIN_VARIANTS",
+    "SENSITIVITY_COMPARISONS",
+    "StudyConfig",
+    "comparisons",
+    "preset",
+    "stage_hash",
+]
 
 #: Pre-training variants: command-line arguments on top of the packaged ``toy`` config (``data.mode`` and model).
 PRETRAIN_VARIANTS: dict[str, list[str]] = {
@@ -39,6 +51,51 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
 #: The paper's ordering (Tables 1-5): random < BSP < vanilla <= vanilla+BSP.
 PAPER_ORDER = ("random", "bsp", "vanilla", "vanilla+bsp")
 
+#: The comparisons ``(earlier, later)`` of ``--full`` beyond :data:`PAPER_ORDER`: Table 4 (each pretext beats random
+#: init; the speed pretext beats the class one; 4-way beats both binary ones; vanilla beats BSP alone) and Table 5
+#: (distillation beats two-head; two-stream beats distillation).
+FULL_COMPARISONS = (("random", "bsp_class"), ("bsp_class", "bsp_speed"), ("bsp_speed", "bsp"),
+                    ("two_head", "distillation"), ("distillation", "vanilla+bsp"))
+
+#: Fig. 4: BSP features are more boundary-sensitive than vanilla ones.
+SENSITIVITY_COMPARISONS = (("vanilla", "bsp"),)
+
+#: Each pre-training variant's task (for results.md) and pretext floors ``(validation metric, minimum)``: a
+#: backbone below a floor is under-trained, and every comparison that uses it is "not decided".
+FLOORS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
+    "vanilla": ("action, 10 classes", (("val/acc", 0.80),)),
+    "bsp": ("boundary, 4-way", (("val/acc", 0.70),)),
+    "bsp_speed": ("boundary, binary: diff/same speed", (("val/acc", 0.85),)),
+    "bsp_class": ("boundary, binary: diff/same class", (("val/acc", 0.85),)),
+    "two_head": ("boundary 4-way + action", (("val/acc", 0.70), ("val/action_acc", 0.80))),
+    "distillation": ("distillation + action", (("val/acc", 0.80),)),
+}
+
+#: Parameters of the toy world or the budgets changed after seeing study results, with the reason: results.md lists
+#: them (the study must never be tuned towards the paper's ordering; a change made to reach a pretext floor or a
+#: time budget is recorded here).
+CHANGES_AFTER_RESULTS: tuple[tuple[str, str], ...] = (
+    ("toy-kinetics clips without idle distractors (untrimmed videos keep 0-2)",
+     "vanilla pre-training stayed at 34 % validation accuracy with them in the toy budget, 76 % without (pretext "
+     "floor; no head result was seen)"),
+    ("`toy` config: decode at 32 px (`short_side: 32`), crops of 60-100 % area, no horizontal flip",
+     "validation saw a 32 px centre crop of the 64 px frames (a quarter of the picture, often without the actor), "
+     "smaller crops dropped the actor, and a mirrored clip is another toy class (moving left/right, spinning "
+     "clockwise/anticlockwise); seen on pretext accuracy, not on head results"),
+    ("default preset: pre-training 20 epochs x 640 clips (was 6 x 480), head runs 2 seeds x 20 s (was 3 x 25 s), "
+     "250 toy-untrimmed videos split 50/10/40 % (was 150 split 60/20/20 %)",
+     "BSP 4-way ended at 37.5 % validation accuracy in the old budget (floor 70 %); the main job's recipe passes "
+     "the floor on world v2. The head runs were cut to keep the 30-minute budget, and the test split enlarged "
+     "for the 3-point interval target. Decided on pretext accuracies, time and interval widths, not on the ordering"),
+)
+
+
+def comparisons(feature_sets: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The ordering comparisons among ``feature_sets``: consecutive pairs of :data:`PAPER_ORDER`, then
+    :data:`FULL_COMPARISONS`."""
+    pairs = [p for p in zip(PAPER_ORDER, PAPER_ORDER[1:]) if set(p) <= set(feature_sets)]
+    return pairs + [p for p in FULL_COMPARISONS if set(p) <= set(feature_sets)]
+
 
 @dataclass(frozen=True)
 class StudyConfig:
@@ -57,6 +114,8 @@ class StudyConfig:
         head_epochs: ``--trainer.max_epochs`` of every head run (``None``: the head's toy config).
         head_max_time: ``--trainer.max_time`` of every head run (``DD:HH:MM:SS``; ``None``: no limit).
         extract_batch_size: snippets per forward pass in extraction.
+        heads: the heads to run (``None``: every installed head with a toy config).
+        bootstrap: resamples of the test videos for every interval.
     """
 
     name: str
@@ -71,6 +130,7 @@ class StudyConfig:
     head_max_time: str | None = None
     extract_batch_size: int = 64
     heads: tuple[str, ...] | None = field(default=None)
+    bootstrap: int = 1000
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
@@ -82,8 +142,14 @@ def stage_hash(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def preset(name: str = "default", full: bool = False, seeds: int | None = None) -> StudyConfig:
+def preset(name: str = "default", full: bool = False, seeds: int | None = None, toy_seed: int = 0) -> StudyConfig:
     """The ``quick`` or ``default`` preset, with the Table 4/5 variants when ``full``.
+
+    Args:
+        name: ``"quick"`` or ``"default"``.
+        full: add the Table 4/5 variants.
+        seeds: number of head seeds (default: the preset's).
+        toy_seed: another toy world drawn from the same rules (data and pre-training seed).
 
     Raises:
         ValueError: unknown preset name.
@@ -103,13 +169,17 @@ def preset(name: str = "default", full: bool = False, seeds: int | None = None) 
         )
     elif name == "default":
         config = StudyConfig(
-            name="default", seeds=(0, 1, 2), toy_seed=0,
+            name="default", seeds=(0, 1), toy_seed=0,
             kinetics={**kinetics, "train_per_class": 24, "val_per_class": 6},
-            # sized for the 25-minute budget on 2 cores (8 epochs, 200 videos and 40 s per head run took 36 min)
-            untrimmed={**untrimmed, "num_videos": 150},
-            pretrain={"max_epochs": 6, "samples_per_epoch": 480, "val_samples": 64, "batch_size": 16,
+            # 100 test videos: the headline intervals shrink with the square root of the test videos (30 gave
+            # half-widths of several points); training videos matter less, the head runs being time-capped
+            untrimmed={**untrimmed, "num_videos": 250, "val_fraction": 0.1, "test_fraction": 0.4},
+            # the main job's recipe (`bsp-lightning fit --config toy`): 20 epochs x 640 clips, the budget in which
+            # BSP 4-way passes its floor on world v2; 192 validation clips measure the floors to a few points
+            pretrain={"max_epochs": 20, "samples_per_epoch": 640, "val_samples": 192, "batch_size": 16,
                       "num_workers": 2},
-            head_epochs=8, head_max_time="00:00:00:25",
+            # two seeds of 20 s (8 epochs at most) per head run keep the preset within 30 minutes on 2 cores
+            head_epochs=8, head_max_time="00:00:00:20",
         )
     else:
         raise ValueError(f"unknown study preset {name!r} (quick, default)")
@@ -118,4 +188,4 @@ def preset(name: str = "default", full: bool = False, seeds: int | None = None) 
         config = replace(config, variants=config.variants + extra, feature_sets=config.feature_sets + extra)
     if seeds is not None:
         config = replace(config, seeds=tuple(range(seeds)))
-    return config
+    return replace(config, toy_seed=int(toy_seed))

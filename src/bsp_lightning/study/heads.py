@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from bsp_lightning.study.config import StudyConfig, stage_hash
-from bsp_lightning.study.stages import fresh_stage
+from bsp_lightning.study.stages import cpu_seconds, fresh_stage
 from bsp_lightning.utils.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EXPECTED_HEADS", "discover_heads", "head_arguments", "primary_metric", "run_head"]
+__all__ = ["EXPECTED_HEADS", "discover_heads", "head_arguments", "primary_metric", "run_head", "split_arguments"]
 
 #: The heads of stage 3; the study says which of them are not installed.
 EXPECTED_HEADS = ("gtad", "tan2d", "lgi", "actionness")
@@ -58,6 +58,13 @@ def head_arguments(spec: Any, untrimmed: Path) -> list[str]:
     return list(spec.study_inputs(untrimmed)) if spec.study_inputs is not None else []
 
 
+def split_arguments(spec: Any, untrimmed: Path) -> list[str]:
+    """The toy split for a head that would otherwise draw its own: the actionness head's seeded per-task split
+    becomes ``splits.json``, so that every head and seed is tested on the same videos (the bootstrap resamples
+    one test split for all of them)."""
+    return [f"--data.split_file={Path(untrimmed) / 'splits.json'}"] if spec.task == "actionness" else []
+
+
 def primary_metric(task: str, metrics: dict[str, float]) -> str | None:
     """The headline metric among ``metrics``: the :attr:`~bsp_lightning.heads.HeadSpec.primary_metric` of an
     installed head of ``task`` that is reported, else the first metric."""
@@ -76,14 +83,15 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
     """Fit and test one head on one feature set with one seed; returns (and stores) the result record.
 
     The record: ``{"hash", "head", "task", "features", "seed", "status": "ok"|"failed", "metrics": {name: value},
-    "error", "seconds"}``. A stored record with the same hash is returned without running.
+    "error", "seconds", "cpu_seconds"}``. A stored record with the same hash is returned without running.
     """
     from bsp_lightning.lightning_cli import build_cli
 
     config_path = spec.config_files()[f"{spec.name}_toy"]
     folder = root / "heads" / spec.name / feature_set / f"seed{seed}"
     digest = stage_hash("head", spec.name, _config_digest(config_path), [f["hash"] for f in features], seed,
-                        config.head_epochs, config.head_max_time)
+                        config.head_epochs, config.head_max_time, head_arguments(spec, untrimmed),
+                        split_arguments(spec, untrimmed))
     stored = fresh_stage(folder, digest, RESULT_FILE)
     if stored is not None:
         return stored
@@ -92,6 +100,7 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
     folder.mkdir(parents=True)
     paths = [f["folder"] for f in features]
     common = ["--config", str(config_path), f"--data.features={json.dumps(paths)}", *head_arguments(spec, untrimmed),
+              *split_arguments(spec, untrimmed),
               f"--trainer.default_root_dir={folder}", f"--seed_everything={seed}", "--logger=csv",
               "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false", f"--data.seed={seed}"]
     fit_only = []
@@ -99,7 +108,7 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
         fit_only.append(f"--trainer.max_epochs={config.head_epochs}")
     if config.head_max_time is not None:
         fit_only.append(f"--trainer.max_time={config.head_max_time}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     record: dict[str, Any] = {"hash": digest, "head": spec.name, "task": spec.task, "features": feature_set,
                               "seed": seed, "status": "ok", "metrics": {}, "error": None}
     try:
@@ -115,5 +124,6 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
         logger.warning("%s on %s (seed %d) failed: %s; traceback in %s", spec.name, feature_set, seed,
                        record["error"], folder / "error.txt")
     record["seconds"] = time.perf_counter() - t0
+    record["cpu_seconds"] = cpu_seconds() - c0
     atomic_write_json(folder / RESULT_FILE, record)
     return record

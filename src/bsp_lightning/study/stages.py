@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -23,9 +24,22 @@ from bsp_lightning.utils.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["StudyError", "ensure_toy", "extract_features", "pretrain", "random_init", "read_stage"]
+__all__ = ["StudyError", "cpu_seconds", "ensure_toy", "extract_features", "pretrain", "random_init", "read_stage"]
 
 STAGE_FILE = "stage.json"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished children (DataLoader workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _toy_digest() -> str:
+    """The packaged toy config and the toy world version: a change of either makes stages run again."""
+    from bsp_lightning.data.toy import TOY_DATA_VERSION
+
+    return stage_hash(Path(_toy_config()).read_text(), TOY_DATA_VERSION)
 
 
 class StudyError(RuntimeError):
@@ -95,7 +109,7 @@ def pretrain(config: StudyConfig, root: Path, variant: str, kinetics: Path,
                   f"--model.bsp_checkpoint={teachers['bsp']['checkpoint']}"]
         teacher_hashes = [teachers["vanilla"]["hash"], teachers["bsp"]["hash"]]
     digest = stage_hash("pretrain", variant, PRETRAIN_VARIANTS[variant], budget, config.kinetics, config.toy_seed,
-                        teacher_hashes)
+                        teacher_hashes, _toy_digest())
     done = fresh_stage(folder, digest)
     if done is not None:
         return done
@@ -106,7 +120,7 @@ def pretrain(config: StudyConfig, root: Path, variant: str, kinetics: Path,
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(started, {"hash": digest})
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     epochs = int(budget["max_epochs"])
     args = ["fit", "--config", "toy", f"--data.root={kinetics}", *extra,
             f"--trainer.default_root_dir={folder}", f"--trainer.max_epochs={epochs}", "--trainer.max_time=null",
@@ -121,7 +135,8 @@ def pretrain(config: StudyConfig, root: Path, variant: str, kinetics: Path,
         raise StudyError(f"pre-training {variant}: no {last} after fit")
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if k.startswith("val/")}
     record = {"hash": digest, "variant": variant, "checkpoint": str(last), "val_metrics": metrics,
-              "clips": epochs * int(budget["samples_per_epoch"]), "seconds": time.perf_counter() - t0}
+              "clips": epochs * int(budget["samples_per_epoch"]), "seconds": time.perf_counter() - t0,
+              "cpu_seconds": cpu_seconds() - c0, "resumed": resume}
     atomic_write_json(folder / STAGE_FILE, record)
     return record
 
@@ -129,12 +144,12 @@ def pretrain(config: StudyConfig, root: Path, variant: str, kinetics: Path,
 def random_init(config: StudyConfig, root: Path, kinetics: Path) -> dict[str, Any]:
     """A checkpoint of an untrained TSM-R18 (BSPModule, seeded by ``toy_seed``): the "random init" features."""
     folder = root / "pretrain" / "random"
-    digest = stage_hash("random", config.toy_seed, config.kinetics)
+    digest = stage_hash("random", config.toy_seed, config.kinetics, _toy_digest())
     done = fresh_stage(folder, digest)
     if done is not None:
         return done
     folder.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     cli = _build(["--config", _toy_config(), f"--data.root={kinetics}", "--model=BSPModule",
                   f"--trainer.default_root_dir={folder}", f"--seed_everything={config.toy_seed}", "--logger=none",
                   "--trainer.enable_progress_bar=false"], run=False)
@@ -142,7 +157,7 @@ def random_init(config: StudyConfig, root: Path, kinetics: Path) -> dict[str, An
     cli.trainer.strategy.connect(cli.model)
     cli.trainer.save_checkpoint(path)
     record = {"hash": digest, "variant": "random", "checkpoint": str(path), "val_metrics": {}, "clips": 0,
-              "seconds": time.perf_counter() - t0}
+              "seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds() - c0}
     atomic_write_json(folder / STAGE_FILE, record)
     return record
 
@@ -167,13 +182,14 @@ def extract_features(config: StudyConfig, root: Path, backbone: dict[str, Any], 
     done = fresh_stage(folder, digest)
     if done is not None:
         return done
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     code = bsp_main(["extract", "--checkpoint", backbone["checkpoint"], "--videos", str(untrimmed / "videos"),
                      "--out", str(folder), "--snippet-length", "8", "--stride", "8", "--short-side", "none",
                      "--crop", "none", "--batch-size", str(config.extract_batch_size), "--num-workers", "1",
                      "--accelerator", "cpu"])
     if code != 0:
         raise StudyError(f"bsp-lightning extract for {name} exited with {code} (output in {folder})")
-    record = {"hash": digest, "variant": name, "folder": str(folder), "seconds": time.perf_counter() - t0}
+    record = {"hash": digest, "variant": name, "folder": str(folder), "seconds": time.perf_counter() - t0,
+              "cpu_seconds": cpu_seconds() - c0}
     atomic_write_json(folder / STAGE_FILE, record)
     return record

@@ -11,41 +11,66 @@ H.264 mp4 files (``libx264``, ``yuv420p``) with PyAV, in the layouts of the real
     DIR/toy-untrimmed/crosstask_release/                                  CrossTask release folder
     DIR/toy-untrimmed/glove.toy.300d.txt                                  GloVe-format vectors of the toy words
     DIR/toy-untrimmed/splits.json                                         train/val/test split by video
+    DIR/toy-untrimmed/boundaries.json                                     every annotated boundary and its kind
 
-Modules: :mod:`.actions` (classes and their words), :mod:`.render` (pixels and encoding), :mod:`.storage`
-(staging and publishing a folder), :mod:`.kinetics`, :mod:`.untrimmed` (the two datasets), :mod:`.formats`
-(the benchmark annotation writers), :mod:`.grounding_example` (a tiny grounding set with its features, no video:
-the grounding heads' example), :mod:`.cli`.
+Toy world v2 (``TOY_DATA_VERSION``): a class is a motion (shape and colour are drawn per instance from pools
+every class shares); actors are on screen the whole video and idle outside their instances, next to 0-2 idle
+distractors; the untrimmed videos contain the boundary kinds BSP synthesises as annotated boundaries.
+
+Modules: :mod:`.actions` (classes, appearance pools, words), :mod:`.scene` (shots and object tracks),
+:mod:`.schedule` (instances, cuts and boundaries of an untrimmed video), :mod:`.render` (pixels and encoding),
+:mod:`.storage` (staging and publishing a folder), :mod:`.kinetics`, :mod:`.untrimmed` (the two datasets),
+:mod:`.formats` (the benchmark annotation writers), :mod:`.grounding_example` (a tiny grounding set with its
+features, no video: the grounding heads' example), :mod:`.cli`.
 
 Each dataset folder is written into a temporary folder and renamed into place when complete, so a folder
 that exists is complete; ``toy_config.json`` inside it records the parameters, and a second call with the
 same parameters does nothing.
 """
 
-from bsp_lightning.data.toy.actions import ACTION_WORDS, TOY_ACTIONS, ToyAction, ToyInstance, speed_word
+from bsp_lightning.data.toy.actions import (
+    ACTION_WORDS,
+    COLOURS,
+    SHAPES,
+    TOY_ACTIONS,
+    TOY_DATA_VERSION,
+    ToyAction,
+    ToyInstance,
+    speed_word,
+)
 from bsp_lightning.data.toy.cli import ensure_toy_data, main
-from bsp_lightning.data.toy.formats import describe, toy_tasks
+from bsp_lightning.data.toy.formats import describe, describe_video, toy_tasks
 from bsp_lightning.data.toy.grounding_example import write_grounding_example
 from bsp_lightning.data.toy.kinetics import write_toy_kinetics
 from bsp_lightning.data.toy.render import render_video
+from bsp_lightning.data.toy.schedule import BOUNDARY_GROUPS, BOUNDARY_KINDS, ToyBoundary, VideoPlan, plan_video
 from bsp_lightning.data.toy.storage import CONFIG_FILE, KINETICS_DIR, UNTRIMMED_DIR, default_toy_root
 from bsp_lightning.data.toy.untrimmed import LAYOUTS, UNTRIMMED_PRESET, ToyVideo, write_toy_untrimmed
 
 __all__ = [
     "ACTION_WORDS",
+    "BOUNDARY_GROUPS",
+    "BOUNDARY_KINDS",
+    "COLOURS",
     "CONFIG_FILE",
     "KINETICS_DIR",
     "LAYOUTS",
+    "SHAPES",
     "TOY_ACTIONS",
+    "TOY_DATA_VERSION",
     "UNTRIMMED_DIR",
     "UNTRIMMED_PRESET",
     "ToyAction",
+    "ToyBoundary",
     "ToyInstance",
     "ToyVideo",
+    "VideoPlan",
     "default_toy_root",
     "describe",
+    "describe_video",
     "ensure_toy_data",
     "main",
+    "plan_video",
     "render_video",
     "speed_word",
     "toy_tasks",

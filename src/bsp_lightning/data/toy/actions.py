@@ -1,55 +1,107 @@
-"""The toy action classes, the instance record, and the words that describe them in sentences."""
+"""The toy action classes, the appearance pools every class shares, the instance record, and the sentence words.
+
+Toy world v2 (:data:`TOY_DATA_VERSION`): **a class is a motion.** Shape and colour are drawn per instance (per
+shot in the untrimmed videos) from :data:`SHAPES` and :data:`COLOURS`, which every class shares, so no class can
+be told from a single frame: only the motion over several frames says which class it is, as in Kinetics, where
+a class is what people do, not what they wear.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import NamedTuple
 
-__all__ = ["ACTION_WORDS", "SLOW", "FAST", "TOY_ACTIONS", "ToyAction", "ToyInstance", "speed_word"]
+__all__ = [
+    "ACTION_WORDS",
+    "COLOURS",
+    "FAST",
+    "IDLE_SPEED",
+    "SHAPES",
+    "SHAPE_WORDS",
+    "SLOW",
+    "TOY_ACTIONS",
+    "TOY_DATA_VERSION",
+    "ToyAction",
+    "ToyInstance",
+    "speed_word",
+]
+
+#: Version of the toy world. Every dataset records it in ``toy_config.json``; a dataset of another version is
+#: regenerated (v1: each class had its own shape and colour, objects were on screen only during actions).
+TOY_DATA_VERSION = 2
 
 
 class ToyAction(NamedTuple):
-    """One toy action class.
+    """One toy action class: a motion pattern, whatever object performs it.
 
     Attributes:
         name: class label (with spaces, as Kinetics labels are).
-        shape: ``circle``, ``square``, ``triangle``, ``bar``, ``diamond``, ``ring``, ``cross`` or ``ellipse``.
-        colour: RGB fill colour.
         motion: ``translate``, ``rotate``, ``pulse``, ``orbit``, ``bounce`` or ``zigzag``.
         speed: pixels per frame (``translate``, ``bounce``, ``zigzag``) or radians per frame (``rotate``,
-            ``pulse``, ``orbit``), at 64 px.
+            ``pulse``, ``orbit``) at speed factor 1, at 64 px.
         direction: direction of travel in degrees (0 = right, 90 = down) for ``translate``.
-        radius: object radius in pixels, at 64 px.
     """
 
     name: str
-    shape: str
-    colour: tuple[int, int, int]
     motion: str
     speed: float
     direction: float = 0.0
-    radius: float = 9.0
 
 
 TOY_ACTIONS: tuple[ToyAction, ...] = (
-    ToyAction("circle moving right", "circle", (220, 40, 40), "translate", 3.0, 0.0),
-    ToyAction("square moving down", "square", (40, 80, 230), "translate", 2.5, 90.0),
-    ToyAction("triangle spinning", "triangle", (40, 200, 60), "rotate", 0.25, radius=12.0),
-    ToyAction("bar rotating backwards", "bar", (240, 220, 40), "rotate", -0.18, radius=12.0),
-    ToyAction("diamond pulsing", "diamond", (220, 40, 220), "pulse", 2 * math.pi / 20, radius=11.0),
-    ToyAction("ring orbiting", "ring", (40, 220, 220), "orbit", 0.2, radius=8.0),
-    ToyAction("cross bouncing", "cross", (250, 250, 250), "bounce", 3.5, radius=9.0),
-    ToyAction("ellipse moving up-left", "ellipse", (250, 140, 20), "translate", 3.5, 225.0),
-    ToyAction("dot zigzagging", "circle", (150, 50, 230), "zigzag", 2.5, radius=6.0),
-    ToyAction("bar sliding left", "bar", (250, 120, 170), "translate", 4.0, 180.0),
+    ToyAction("moving right", "translate", 3.0, 0.0),
+    ToyAction("moving down", "translate", 2.5, 90.0),
+    ToyAction("spinning clockwise", "rotate", 0.35),
+    ToyAction("spinning anticlockwise", "rotate", -0.35),
+    ToyAction("pulsing", "pulse", 2 * math.pi / 16),
+    ToyAction("orbiting", "orbit", 0.2),
+    ToyAction("bouncing", "bounce", 3.0),
+    ToyAction("moving up-left", "translate", 3.0, 225.0),
+    ToyAction("zigzagging", "zigzag", 2.5),
+    ToyAction("moving left", "translate", 3.5, 180.0),
 )
+
+#: Outside its instances an actor idles: it drifts this many pixels per frame (at 64 px), in a direction drawn
+#: anew for each idle stretch. Distractor objects idle the whole video. The slowest class motion (moving down,
+#: slowly) is 6x faster.
+IDLE_SPEED = 0.25
+
+#: Shapes every class draws from (one per instance or shot). The circle has a notch and the ring a gap, so that no
+#: shape is rotation-symmetric and spinning is visible whatever the shape.
+SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "bar", "diamond", "ring", "cross", "ellipse")
+
+#: Colours every class draws from: name (for sentences) and RGB.
+COLOURS: tuple[tuple[str, tuple[int, int, int]], ...] = (
+    ("red", (220, 40, 40)),
+    ("blue", (40, 80, 230)),
+    ("green", (40, 200, 60)),
+    ("yellow", (240, 220, 40)),
+    ("magenta", (220, 40, 220)),
+    ("cyan", (40, 220, 220)),
+    ("white", (250, 250, 250)),
+    ("orange", (250, 140, 20)),
+    ("purple", (150, 50, 230)),
+    ("pink", (250, 120, 170)),
+)
+
+#: Nouns a sentence may use for each shape of :data:`SHAPES`.
+SHAPE_WORDS: dict[str, tuple[str, ...]] = {
+    "circle": ("disc", "pie"),
+    "square": ("square", "box"),
+    "triangle": ("triangle",),
+    "bar": ("bar", "stick"),
+    "diamond": ("diamond",),
+    "ring": ("ring", "horseshoe"),
+    "cross": ("cross",),
+    "ellipse": ("ellipse", "oval"),
+}
 
 
 class ToyInstance(NamedTuple):
-    """An action instance inside a video: frames ``[start, end)`` show ``TOY_ACTIONS[action]``.
+    """An action instance inside a video: frames ``[start, end)`` show the actor performing ``TOY_ACTIONS[action]``.
 
-    ``speed`` multiplies the class's speed (1.0 = as the class moves in toy-kinetics); the downstream set
-    draws 0.6 or 1.5 so that a sentence can say "slowly" or "quickly" (:func:`speed_word`).
+    ``speed`` multiplies the class's speed (1.0 = the class's own speed); the downstream set draws 0.6 or 1.5
+    so that a sentence can say "slowly" or "quickly" (:func:`speed_word`).
     """
 
     action: int
@@ -58,31 +110,28 @@ class ToyInstance(NamedTuple):
     speed: float = 1.0
 
 
-
 #: Speed multipliers of the downstream instances, and the adverbs a sentence uses for them.
 SLOW, FAST = 0.6, 1.5
 
 
 class ActionWords(NamedTuple):
-    """How sentences name a class: colour adjective, nouns for the shape, verb phrases for the motion."""
+    """How sentences name a class: verb phrases for its motion (never its shape or colour)."""
 
-    colour: str
-    nouns: tuple[str, ...]
     verbs: tuple[str, ...]
 
 
 #: One entry per :data:`TOY_ACTIONS` class, in the same order. Synonyms give the sentences some variety.
 ACTION_WORDS: tuple[ActionWords, ...] = (
-    ActionWords("red", ("circle", "disc"), ("moves right", "travels to the right")),
-    ActionWords("blue", ("square", "box"), ("moves down", "falls")),
-    ActionWords("green", ("triangle",), ("spins", "turns around")),
-    ActionWords("yellow", ("bar", "stick"), ("rotates backwards", "turns anticlockwise")),
-    ActionWords("magenta", ("diamond",), ("pulses", "grows and shrinks")),
-    ActionWords("cyan", ("ring",), ("orbits", "circles the centre")),
-    ActionWords("white", ("cross",), ("bounces", "jumps up and down")),
-    ActionWords("orange", ("ellipse", "oval"), ("moves up and left", "drifts to the top left")),
-    ActionWords("purple", ("dot",), ("zigzags", "wiggles along")),
-    ActionWords("pink", ("bar", "stick"), ("slides left", "moves to the left")),
+    ActionWords(("moves right", "travels to the right")),
+    ActionWords(("moves down", "falls")),
+    ActionWords(("spins clockwise", "turns clockwise")),
+    ActionWords(("spins anticlockwise", "turns anticlockwise")),
+    ActionWords(("pulses", "grows and shrinks")),
+    ActionWords(("orbits", "goes round in circles")),
+    ActionWords(("bounces", "jumps up and down")),
+    ActionWords(("moves up and left", "drifts to the top left")),
+    ActionWords(("zigzags", "wiggles along")),
+    ActionWords(("moves left", "slides to the left")),
 )
 
 

@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from bsp_lightning.data.toy.actions import TOY_ACTIONS
+from bsp_lightning.data.toy.actions import TOY_ACTIONS, TOY_DATA_VERSION
 from bsp_lightning.data.toy.kinetics import write_toy_kinetics
-from bsp_lightning.data.toy.storage import KINETICS_DIR, UNTRIMMED_DIR, default_toy_root
+from bsp_lightning.data.toy.storage import KINETICS_DIR, UNTRIMMED_DIR, dataset_version, default_toy_root
 from bsp_lightning.data.toy.untrimmed import LAYOUTS, UNTRIMMED_PRESET, write_toy_untrimmed
 from bsp_lightning.utils.cli import HelpFormatter
 
@@ -25,18 +25,29 @@ def ensure_toy_data(root: str | os.PathLike | None = None, seed: int = 0, size: 
 
     toy-kinetics gets the defaults of :func:`write_toy_kinetics`, toy-untrimmed :data:`UNTRIMMED_PRESET`.
     A dataset folder that exists is complete (it appears by one rename), whatever parameters it was written
-    with (e.g. by ``bsp-lightning toy-data --size 32``), and is used as it is. Safe when several processes
-    call it at once.
+    with (e.g. by ``bsp-lightning toy-data --size 32``), and is used as it is, unless it was written by another
+    toy world version (:data:`~bsp_lightning.data.toy.actions.TOY_DATA_VERSION`): then it is regenerated with
+    the defaults. Safe when several processes call it at once.
 
     Returns:
         ``root``.
     """
     root = default_toy_root() if root is None else Path(root)
-    if not (root / KINETICS_DIR).exists():
-        write_toy_kinetics(root / KINETICS_DIR, seed=seed, size=size, progress=progress)
-    if not (root / UNTRIMMED_DIR).exists():
-        write_toy_untrimmed(root / UNTRIMMED_DIR, seed=seed, size=size, progress=progress, **UNTRIMMED_PRESET)
+    if _needs_writing(root / KINETICS_DIR):
+        write_toy_kinetics(root / KINETICS_DIR, seed=seed, size=size, progress=progress,
+                           force=(root / KINETICS_DIR).exists())
+    if _needs_writing(root / UNTRIMMED_DIR):
+        write_toy_untrimmed(root / UNTRIMMED_DIR, seed=seed, size=size, progress=progress,
+                            force=(root / UNTRIMMED_DIR).exists(), **UNTRIMMED_PRESET)
     return root
+
+
+def _needs_writing(folder: Path) -> bool:
+    """Absent, or a toy dataset of another toy world version."""
+    if not folder.exists():
+        return True
+    version = dataset_version(folder)
+    return version is not None and version != TOY_DATA_VERSION
 
 
 def _parser() -> argparse.ArgumentParser:

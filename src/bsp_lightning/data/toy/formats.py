@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bsp_lightning.data.toy.actions import ACTION_WORDS, TOY_ACTIONS, ToyInstance, speed_word
+from bsp_lightning.data.toy.actions import ACTION_WORDS, COLOURS, SHAPE_WORDS, TOY_ACTIONS, ToyInstance, speed_word
 from bsp_lightning.data.toy.render import _rng
+from bsp_lightning.data.toy.scene import Appearance, plan_shot
 from bsp_lightning.utils.io import atomic_write_json, atomic_write_text
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ __all__ = [
     "CHARADES_COLUMNS",
     "TASK_ID_BASE",
     "describe",
+    "describe_video",
     "toy_tasks",
     "write_activitynet",
     "write_charades_sta",
@@ -51,12 +53,14 @@ TASK_ID_BASE = 90001
 _STEPS_PER_TASK = 4
 
 _TEMPLATES = (
-    "the {colour} {noun} {verb} {speed}.",
-    "a {colour} {noun} {verb} {speed}.",
-    "the {noun}, which is {colour}, {verb} {speed}.",
-    "{speed} the {colour} {noun} {verb}.",
-    "we see a {colour} {noun} that {verb} {speed}.",
+    "the {subject} {verb} {speed}{ordinal}.",
+    "a {subject} {verb} {speed}{ordinal}.",
+    "{speed} the {subject} {verb}{ordinal}.",
+    "we see the {subject} as it {verb} {speed}{ordinal}.",
+    "the {subject} that we see {verb} {speed}{ordinal}.",
 )
+_GENERIC_SUBJECTS = ("object", "shape", "thing")
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 
 
 def _seconds(value: float) -> str:
@@ -74,18 +78,50 @@ def toy_tasks(num_classes: int) -> list[list[int]]:
     return [[int(c) for c in part] for part in np.array_split(np.arange(num_classes), count)]
 
 
-def describe(instance: ToyInstance, key: Sequence[int]) -> str:
-    """A sentence about one instance from its class's words, its speed and a template drawn from ``key``.
+def describe(instance: ToyInstance, key: Sequence[int], appearance: Appearance | None = None,
+             ordinal: int = 0) -> str:
+    """A sentence about one instance: its motion and speed, drawn from ``key`` (world v2 rules).
 
-    Example: ``"the red disc moves right slowly."``. An instance at normal speed gets no speed word.
+    Args:
+        instance: the instance.
+        key: integers the template and word choices are drawn from.
+        appearance: the actor's appearance when it may be named: only for an actor visible with one appearance
+            the whole video (no shot cut), so that colour and shape never localise the moment. ``None``: the
+            subject is a generic noun ("object", "shape", "thing").
+        ordinal: ``n >= 1`` adds "for the n-th time" (for an instance whose motion and speed occur more than once
+            in the video, so that each query names exactly one moment); 0 adds nothing.
+
+    Example: ``"the object spins clockwise slowly."``, ``"a red disc moves right quickly for the second time."``.
     """
     rng = _rng(*key)
     words = ACTION_WORDS[instance.action]
     template = _TEMPLATES[int(rng.integers(len(_TEMPLATES)))]
-    noun = words.nouns[int(rng.integers(len(words.nouns)))]
     verb = words.verbs[int(rng.integers(len(words.verbs)))]
-    sentence = template.format(colour=words.colour, noun=noun, verb=verb, speed=speed_word(instance.speed))
+    subject = _GENERIC_SUBJECTS[int(rng.integers(len(_GENERIC_SUBJECTS)))]
+    if appearance is not None:
+        nouns = SHAPE_WORDS[appearance.shape]
+        noun = nouns[int(rng.integers(len(nouns)))]
+        subject = (f"{COLOURS[appearance.colour][0]} {noun}", noun, subject)[int(rng.integers(3))]
+    nth = f" for the {_ORDINALS[ordinal - 1]} time" if ordinal else ""
+    sentence = template.format(subject=subject, verb=verb, speed=speed_word(instance.speed), ordinal=nth)
     return " ".join(sentence.replace(" .", ".").replace(" ,", ",").split())
+
+
+def describe_video(video: ToyVideo, seed: int) -> list[str]:
+    """One sentence per instance of ``video`` (:func:`describe`), in instance order.
+
+    The actor is named by its appearance only when the video has no shot cut; an instance whose motion and
+    speed word recur in the video gets its ordinal among them.
+    """
+    index = int(hashlib.blake2b(video.video_id.encode(), digest_size=4).hexdigest(), 16)
+    appearance = plan_shot(video.key, 0).actor if video.key and not video.cuts else None
+    signature = [(inst.action, speed_word(inst.speed)) for inst in video.instances]
+    sentences = []
+    for k, inst in enumerate(video.instances):
+        repeated = signature.count(signature[k]) > 1
+        ordinal = signature[: k + 1].count(signature[k]) if repeated else 0
+        sentences.append(describe(inst, (seed, 8, index, k), appearance, ordinal))
+    return sentences
 
 
 def _times(video: ToyVideo, inst: ToyInstance) -> tuple[float, float]:
@@ -128,15 +164,14 @@ def write_charades_sta(folder: Path, videos: Sequence[ToyVideo], seed: int) -> l
         writer = csv.writer(table, lineterminator="\n")
         writer.writerow(CHARADES_COLUMNS)
         for v in members:
-            index = int(hashlib.blake2b(v.video_id.encode(), digest_size=4).hexdigest(), 16)
-            described = [describe(inst, (seed, 8, index, k)) for k, inst in enumerate(v.instances)]
+            described = describe_video(v, seed)
             for inst, sentence in zip(v.instances, described):
                 start, end = _times(v, inst)
                 lines.append(f"{v.video_id} {_seconds(start)} {_seconds(end)}##{sentence}")
             sentences += described
             actions = ";".join(f"c{inst.action:03d} {_times(v, inst)[0]:.2f} {_times(v, inst)[1]:.2f}"
                                for inst in v.instances)
-            nouns = ";".join(sorted({ACTION_WORDS[inst.action].nouns[0] for inst in v.instances}))
+            nouns = ";".join(sorted({plan_shot(v.key, k).actor.shape for k in range(len(v.cuts) + 1)}))
             # Free-text fields with commas and a newline, like the real file, exercise the CSV quoting.
             writer.writerow([v.video_id, "TOY", "Screen", 7, 7, "Yes", " ".join(described), nouns,
                              ";\n".join(described), actions, _seconds(v.duration)])

@@ -1,7 +1,8 @@
 """Where the toy datasets live and how a dataset folder appears: staged, then renamed into place.
 
-A dataset folder that exists is complete; ``toy_config.json`` inside it records the parameters, and a second
-call with the same parameters does nothing.
+A dataset folder that exists is complete; ``toy_config.json`` inside it records the parameters (and the toy world
+version, :data:`~bsp_lightning.data.toy.actions.TOY_DATA_VERSION`), and a second call with the same parameters
+does nothing. A folder written by another toy world version is replaced.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bsp_lightning.data.toy.actions import TOY_ACTIONS
+from bsp_lightning.data.toy.actions import TOY_ACTIONS, TOY_DATA_VERSION
 
 logger = logging.getLogger("bsp_lightning.data.toy")
 
 KINETICS_DIR = "toy-kinetics"
 UNTRIMMED_DIR = "toy-untrimmed"
 CONFIG_FILE = "toy_config.json"
+#: Keys of ``toy_config.json`` that record what was generated rather than parameters (not compared).
+RECORD_KEYS = ("boundary_counts",)
 
 
 def default_toy_root() -> Path:
@@ -34,8 +37,20 @@ def check_size(size: int) -> None:
         raise ValueError(f"size must be an even number >= 16 (H.264 yuv420p), got {size}")
 
 
+def dataset_version(out_dir: Path) -> int | None:
+    """The toy world version recorded in ``out_dir``'s ``toy_config.json`` (1 when it records none; ``None``
+    when there is no readable config)."""
+    try:
+        return int(json.loads((out_dir / CONFIG_FILE).read_text()).get("version", 1))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
 def existing_dataset(out_dir: Path, config: dict[str, Any], force: bool) -> bool:
-    """True when ``out_dir`` already holds this dataset; raises when it holds a different one."""
+    """True when ``out_dir`` already holds this dataset; raises when it holds a different one of this version.
+
+    A dataset of another toy world version is stale: False, and the caller replaces it.
+    """
     if not out_dir.exists():
         return False
     if force:
@@ -46,6 +61,11 @@ def existing_dataset(out_dir: Path, config: dict[str, Any], force: bool) -> bool
     except (OSError, ValueError):
         raise FileExistsError(f"{out_dir}: exists but is not a toy dataset written by bsp-lightning "
                               f"(no readable {CONFIG_FILE}); remove it or use --force") from None
+    existing = {k: v for k, v in existing.items() if k not in RECORD_KEYS}
+    if existing.get("version", 1) != config.get("version", TOY_DATA_VERSION):
+        logger.warning("%s holds toy world version %s; writing version %s in its place", out_dir,
+                       existing.get("version", 1), config.get("version", TOY_DATA_VERSION))
+        return False
     if existing != config:
         changed = sorted(k for k in set(config) | set(existing) if config.get(k) != existing.get(k))
         raise FileExistsError(f"{out_dir}: exists with other parameters ({', '.join(changed)}); "

@@ -9,15 +9,20 @@
     DIR/crosstask_release/                    CrossTask release folder (step localisation: actionness)
     DIR/glove.toy.<dim>d.txt                  GloVe-format vectors of every word of the toy sentences
     DIR/splits.json                           {"train", "val", "test"}: the split by video
+    DIR/boundaries.json                       {video_id: [{"time", "frame", "kind"}]}: every annotated boundary
+
+Toy world v2 (:mod:`.scene`, :mod:`.schedule`): the actor is on screen the whole video and idles outside its
+instances; the videos contain the boundary kinds BSP synthesises as real annotated boundaries (motion changes,
+same-class shot cuts, speed changes), listed per video in ``boundaries.json`` and counted per split in
+``toy_config.json`` (``boundary_counts``).
 
 Two layouts (``layout``):
 
 * ``"single"`` (the set before stage 3, the function's default): every video shows 2..``max_instances``
   instances of one class, as most ActivityNet videos do;
 * ``"tasks"`` (the ``bsp-lightning toy-data`` default): the classes are grouped into CrossTask-like tasks
-  (:func:`~bsp_lightning.data.toy.formats.toy_tasks`); a video belongs to one task and shows 2..``max_instances``
-  different steps of it in the task's order, each slow or fast, so that every sentence query names one
-  instance (colour, shape, motion and speed).
+  (:func:`~bsp_lightning.data.toy.formats.toy_tasks`); a video belongs to one task and shows 1..3 of its steps in
+  the task's order, each slow or fast, and every sentence query names one instance by its motion and speed.
 
 The split is by video: in sorted id order the first ``round(n * val_fraction)`` ids are ``validation``, the
 next ``round(n * test_fraction)`` ``testing``, the rest ``training`` (ActivityNet subset names). Unlike the real
@@ -25,8 +30,8 @@ ActivityNet ``testing`` subset, the toy one is annotated, so heads can be scored
 the training and validation videos (the grounding heads hold out their own validation videos, as on the real
 data); its test file holds the testing videos, or the validation videos when there are none.
 
-Segments are ``[start_frame / fps, end_frame / fps]`` seconds: the object is on screen exactly in the frames
-whose time lies in ``[start, end)``. ``frame_step`` > 1 makes every written frame advance the scene by that
+Segments are ``[start_frame / fps, end_frame / fps]`` seconds: the actor performs the class motion exactly in the
+frames whose time lies in ``[start, end)``. ``frame_step`` > 1 makes every written frame advance the scene by that
 many toy-kinetics frames: the toy pre-training config samples clips with ``frame_stride: 2``, so with
 ``frame_step=2`` consecutive frames of an untrimmed video (what feature extraction reads) move as much as the
 frames the backbone was trained on.
@@ -38,10 +43,9 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 from tqdm.auto import tqdm
 
-from bsp_lightning.data.toy.actions import FAST, SLOW, TOY_ACTIONS, ToyInstance
+from bsp_lightning.data.toy.actions import TOY_ACTIONS, TOY_DATA_VERSION, ToyInstance
 from bsp_lightning.data.toy.formats import (
     toy_tasks,
     write_activitynet,
@@ -49,7 +53,8 @@ from bsp_lightning.data.toy.formats import (
     write_crosstask,
     write_glove,
 )
-from bsp_lightning.data.toy.render import _rng, _youtube_like_id, write_toy_video
+from bsp_lightning.data.toy.render import _youtube_like_id, write_toy_video
+from bsp_lightning.data.toy.schedule import ToyBoundary, count_boundaries, plan_video
 from bsp_lightning.data.toy.storage import (
     CONFIG_FILE,
     UNTRIMMED_DIR,
@@ -90,6 +95,9 @@ class ToyVideo(NamedTuple):
         fps: frame rate.
         instances: the action instances, in time order (frames; ``speed`` is the instance's own factor).
         task: index into :func:`~bsp_lightning.data.toy.formats.toy_tasks`.
+        cuts: first frame of each shot after the first.
+        boundaries: the annotated boundaries (:class:`~bsp_lightning.data.toy.schedule.ToyBoundary`).
+        key: the integers its pixels are drawn from (:func:`~bsp_lightning.data.toy.render.render_video`).
     """
 
     video_id: str
@@ -98,48 +106,13 @@ class ToyVideo(NamedTuple):
     fps: int
     instances: tuple[ToyInstance, ...]
     task: int
+    cuts: tuple[int, ...] = ()
+    boundaries: tuple[ToyBoundary, ...] = ()
+    key: tuple[int, ...] = ()
 
     @property
     def duration(self) -> float:
         return round(self.num_frames / self.fps, 6)
-
-
-def _schedule(rng: np.random.Generator, num_frames: int, fps: int, instance_duration: tuple[float, float],
-              max_instances: int) -> list[tuple[int, int]]:
-    """Frame ranges of 2..max_instances instances with background (>= 1 s, 0.5 s at the ends) around each."""
-    lengths = [int(round(rng.uniform(*instance_duration) * fps)) for _ in range(rng.integers(2, max_instances + 1))]
-    inner_gap, outer_gap = fps, fps // 2
-    while len(lengths) > 1 and sum(lengths) + (len(lengths) - 1) * inner_gap + 2 * outer_gap > num_frames:
-        lengths.pop()
-    spare = num_frames - sum(lengths) - (len(lengths) - 1) * inner_gap - 2 * outer_gap
-    if spare < 0:
-        raise ValueError(f"a video of {num_frames} frames cannot hold an instance of {lengths[0]} frames")
-    extra = np.floor(rng.dirichlet(np.ones(len(lengths) + 1)) * spare).astype(int)
-    ranges, cursor = [], outer_gap + extra[0]
-    for k, length in enumerate(lengths):
-        ranges.append((int(cursor), int(cursor + length)))
-        cursor += length + inner_gap + extra[k + 1]
-    return ranges
-
-
-def _plan_video(key: tuple[int, ...], actions: list[int], tasks: list[list[int]], layout: str, fps: int,
-                duration: tuple[float, float], instance_duration: tuple[float, float],
-                max_instances: int) -> tuple[int, list[ToyInstance], int]:
-    """Frames, instances and task of one video, drawn from ``key`` alone."""
-    rng = _rng(*key, 4)
-    num_frames = int(round(rng.uniform(*duration) * fps))
-    if layout == "single":
-        action = actions[int(rng.integers(len(actions)))]
-        ranges = _schedule(rng, num_frames, fps, instance_duration, max_instances)
-        task = next(t for t, steps in enumerate(tasks) if action in steps)
-        return num_frames, [ToyInstance(action, s, e) for s, e in ranges], task
-    task = int(rng.integers(len(tasks)))
-    steps = tasks[task]
-    ranges = _schedule(rng, num_frames, fps, instance_duration, min(max_instances, len(steps)))
-    chosen = sorted(rng.choice(len(steps), size=len(ranges), replace=False))
-    speeds = rng.choice([SLOW, FAST], size=len(ranges))
-    instances = [ToyInstance(steps[c], s, e, float(v)) for c, (s, e), v in zip(chosen, ranges, speeds)]
-    return num_frames, instances, task
 
 
 def _subsets(video_ids: list[str], val_fraction: float, test_fraction: float) -> dict[str, str]:
@@ -209,12 +182,13 @@ def write_toy_untrimmed(
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if frame_step < 1:
         raise ValueError(f"frame_step must be >= 1, got {frame_step}")
-    config = {"dataset": UNTRIMMED_DIR, "seed": seed, "size": size, "num_classes": num_classes,
+    config = {"dataset": UNTRIMMED_DIR, "version": TOY_DATA_VERSION, "seed": seed, "size": size, "num_classes": num_classes,
               "num_videos": num_videos, "duration": list(duration), "instance_duration": list(instance_duration),
               "max_instances": max_instances, "val_fraction": val_fraction, "fps": fps,
               "test_fraction": test_fraction, "layout": layout, "frame_step": frame_step, "glove_dim": glove_dim}
     if existing_dataset(out_dir, config, force):
         return out_dir
+    replace = force or out_dir.exists()  # forced, or a dataset of an older toy world version
     video_ids = [_youtube_like_id("untrimmed", seed, i) for i in range(num_videos)]
     subsets = _subsets(video_ids, val_fraction, test_fraction)
     tasks = toy_tasks(num_classes)
@@ -224,11 +198,11 @@ def write_toy_untrimmed(
         (tmp / "videos").mkdir()
         for i, video_id in enumerate(video_ids):
             key = (seed, 7, i)
-            num_frames, instances, task = _plan_video(key, actions, tasks, layout, fps, duration,
-                                                      instance_duration, max_instances)
-            rendered = [inst._replace(speed=inst.speed * frame_step) for inst in instances]
-            write_toy_video(tmp / "videos" / f"{video_id}.mp4", num_frames, size, fps, rendered, key)
-            videos.append(ToyVideo(video_id, subsets[video_id], num_frames, fps, tuple(instances), task))
+            plan = plan_video(key, actions, tasks, layout, fps, duration, instance_duration, max_instances)
+            write_toy_video(tmp / "videos" / f"{video_id}.mp4", plan.num_frames, size, fps, plan.instances, key,
+                            cuts=plan.cuts, frame_step=frame_step)
+            videos.append(ToyVideo(video_id, subsets[video_id], plan.num_frames, fps, plan.instances, plan.task,
+                                   plan.cuts, plan.boundaries, key))
             bar.update()
         write_activitynet(tmp / "activity_net.json", videos, actions, size)
         sentences = write_charades_sta(tmp, videos, seed)
@@ -238,6 +212,11 @@ def write_toy_untrimmed(
         splits = {name: sorted(v.video_id for v in videos if v.subset == subset)
                   for subset, name in split_names.items()}
         atomic_write_json(tmp / "splits.json", splits)
-        atomic_write_json(tmp / CONFIG_FILE, config)
-        publish(tmp, out_dir, force)
+        atomic_write_json(tmp / "boundaries.json", {
+            v.video_id: [{"time": round(b.frame / fps, 6), "frame": b.frame, "kind": b.kind} for b in v.boundaries]
+            for v in videos})
+        counts = {name: count_boundaries([v for v in videos if v.subset == subset])
+                  for subset, name in split_names.items()}
+        atomic_write_json(tmp / CONFIG_FILE, {**config, "boundary_counts": counts})
+        publish(tmp, out_dir, replace)
     return out_dir
