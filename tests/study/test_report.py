@@ -55,7 +55,8 @@ def test_markdown_csv_and_png(tmp_path: Path):
                              "under_trained": False},
                  "bsp": {"task": "boundary, 4-way", "floors": [("val/acc", 0.7)],
                          "val_metrics": {"val/acc": 0.5, "val/acc_per_type_diff_class": 0.75}, "under_trained": True}}
-    sensitivity = {"auroc": {"bsp": {"overall": Interval(0.8, 0.7, 0.9)}}, "pairs": {"bsp": {"overall": 5, "negative": 9}},
+    sensitivity = {"auroc": {"bsp": {"overall": Interval(0.8, 0.7, 0.9)}},
+                   "pairs": {"bsp": {"overall": 5, "negative": 9}},
                    "comparisons": [], "notes": []}
     text = write_markdown(tmp_path / "results.md", records, {"actionness": "actionness", "gtad": "detection"},
                           PAPER_ORDER, ["# title"], _analysis(), backbones, sensitivity, 7)

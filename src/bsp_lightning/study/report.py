@@ -120,7 +120,8 @@ def _sensitivity_lines(sensitivity: Mapping[str, Any], feature_sets: Sequence[st
             continue
         cells = [f"{v.estimate:.3f} [{v.low:.3f}, {v.high:.3f}]" if (v := values.get(g)) else "–" for g in GROUPS]
         pairs = sensitivity["pairs"][fs]
-        lines.append(f"| {LABELS.get(fs, fs)} | " + " | ".join(cells) + f" | {pairs['overall']} / {pairs['negative']} |")
+        counts = f" | {pairs['overall']} / {pairs['negative']} |"
+        lines.append(f"| {LABELS.get(fs, fs)} | " + " | ".join(cells) + counts)
     checks = sensitivity.get("comparisons", [])
     if checks:
         lines += ["", "Fig. 4's claim, BSP more boundary-sensitive than vanilla (difference of AUROC, later minus "

@@ -1,8 +1,8 @@
 """The stages before the heads: toy data, pre-training (equal budget), a random-init checkpoint, feature extraction.
 
-Each stage writes ``stage.json`` (its configuration hash, what it produced and the seconds it took) into its folder last; a stage whose
-``stage.json`` holds the current hash is skipped, one with another hash is deleted and run again. A pre-training
-run killed midway resumes from its ``last.ckpt`` when its configuration is unchanged; extraction resumes per video
+Each stage writes ``stage.json`` (its configuration hash, what it produced and the seconds it took) into its folder
+last; a stage whose ``stage.json`` holds the current hash is skipped, one with another hash is deleted and run again.
+A pre-training run killed midway resumes from its ``last.ckpt`` when its configuration is unchanged; extraction resumes per video
 on its own (``bsp-lightning extract``).
 
 Everything goes through the public commands: ``bsp-lightning fit --config toy`` (via

@@ -70,7 +70,8 @@ def write_toy_kinetics(
     out_dir = Path(out_dir)
     check_size(size)
     actions = action_indices(num_classes)
-    config = {"dataset": KINETICS_DIR, "version": TOY_DATA_VERSION, "seed": seed, "size": size, "num_classes": num_classes,
+    config = {"dataset": KINETICS_DIR, "version": TOY_DATA_VERSION, "seed": seed, "size": size,
+              "num_classes": num_classes,
               "train_per_class": train_per_class, "val_per_class": val_per_class, "num_frames": num_frames,
               "fps": fps}
     if existing_dataset(out_dir, config, force):

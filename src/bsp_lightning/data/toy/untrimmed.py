@@ -182,7 +182,8 @@ def write_toy_untrimmed(
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if frame_step < 1:
         raise ValueError(f"frame_step must be >= 1, got {frame_step}")
-    config = {"dataset": UNTRIMMED_DIR, "version": TOY_DATA_VERSION, "seed": seed, "size": size, "num_classes": num_classes,
+    config = {"dataset": UNTRIMMED_DIR, "version": TOY_DATA_VERSION, "seed": seed, "size": size,
+              "num_classes": num_classes,
               "num_videos": num_videos, "duration": list(duration), "instance_duration": list(instance_duration),
               "max_instances": max_instances, "val_fraction": val_fraction, "fps": fps,
               "test_fraction": test_fraction, "layout": layout, "frame_step": frame_step, "glove_dim": glove_dim}
