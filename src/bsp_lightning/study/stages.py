@@ -2,8 +2,8 @@
 
 Each stage writes ``stage.json`` (its configuration hash, what it produced and the seconds it took) into its folder
 last; a stage whose ``stage.json`` holds the current hash is skipped, one with another hash is deleted and run again.
-A pre-training run killed midway resumes from its ``last.ckpt`` when its configuration is unchanged; extraction resumes per video
-on its own (``bsp-lightning extract``).
+A pre-training run killed midway resumes from its ``last.ckpt`` when its configuration is unchanged; extraction
+resumes per video on its own (``bsp-lightning extract``).
 
 Everything goes through the public commands: ``bsp-lightning fit --config toy`` (via
 :func:`bsp_lightning.lightning_cli.build_cli`) and ``bsp-lightning extract`` (via :func:`bsp_lightning.cli.main`).
