@@ -1,4 +1,4 @@
-"""Import circles of the library: which modules of ``src/bsp_lightning`` import each other in a loop.
+"""Import circles of the library: which modules of ``src/bsp_lightning`` and the heads import each other in a loop.
 
 Reads every ``.py`` file under the package with :mod:`ast` (nothing is imported), draws an arrow for each
 ``import bsp_lightning.x`` / ``from bsp_lightning.x import y`` / relative import, wherever it sits (top level,
@@ -11,7 +11,7 @@ import-linter and pydeps: every package would otherwise be a circle with its own
 
 Usage::
 
-    python benchmarks/import_graph.py [--root src/bsp_lightning] [--json]
+    python benchmarks/import_graph.py [--root src/bsp_lightning --root heads/gtad/src/bsp_gtad ...] [--json]
 
 Prints ``circles: N (M modules)``; the bound is 1 circle (the type-only one of ``data/toy/formats.py``), and the
 ratio to it is printed last.
@@ -79,9 +79,10 @@ def _target(name: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
-def import_edges(root: Path) -> dict[tuple[str, str], str]:
-    """``(importer, imported) -> how`` (``""`` beats ``"lazy"`` beats ``"type"`` when both occur)."""
-    modules = module_names(root)
+def import_edges(*roots: Path) -> dict[tuple[str, str], str]:
+    """``(importer, imported) -> how`` among the modules of the package folders ``roots`` (``""`` beats ``"lazy"``
+    beats ``"type"`` when both occur)."""
+    modules = {name: path for root in roots for name, path in module_names(root).items()}
     rank = {"": 0, "lazy": 1, "type": 2}
     edges: dict[tuple[str, str], str] = {}
     for name, path in modules.items():
@@ -154,10 +155,13 @@ def circles(edges: dict[tuple[str, str], str]) -> list[list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1] / "src" / "bsp_lightning")
+    repo = Path(__file__).resolve().parents[1]
+    parser.add_argument("--root", type=Path, action="append", default=None,
+                        help="a package folder (repeatable; default: src/bsp_lightning and every head's package)")
     parser.add_argument("--json", action="store_true", help="print the circles and their arrows as JSON")
     args = parser.parse_args(argv)
-    edges = import_edges(args.root)
+    roots = args.root or [repo / "src" / "bsp_lightning", *sorted(repo.glob("heads/*/src/bsp_*"))]
+    edges = import_edges(*roots)
     found = circles(edges)
     report = []
     for component in found:

@@ -269,20 +269,6 @@ class HeadLightningCLI(BSPLightningCLI):
         (the data then adopts its model-owned keys, and the base class compares the rest)."""
         return data_info if self._checkpoint_data_info is None else self._checkpoint_data_info
 
-    def _check_checkpoint_stage(self, cls: type, ckpt_path: str) -> None:
-        """A pre-training checkpoint given to a head run, or a head's to a pre-training run, is one line (it would
-        fail in ``load_state_dict`` with every key listed)."""
-        from bsp_lightning.heads import HeadModule
-
-        if not isinstance(cls, type) or issubclass(cls, self.model_class):
-            return
-        if issubclass(cls, HeadModule):
-            hint = "a downstream head's model: test it with that head's --config"
-        else:
-            hint = (f"a pre-training model: extract its features with `bsp-lightning extract --checkpoint "
-                    f"{ckpt_path}` and give them to the head with --data.features")
-        raise InputFileError(ckpt_path, f"holds a {cls.__name__}, {hint}; this run needs a {self.model_class.__name__}")
-
     def _check_checkpoint_head(self, ckpt: dict[str, Any], ckpt_path: str) -> None:
         from bsp_lightning.heads.spec import head_name_of
 
