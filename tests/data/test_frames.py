@@ -19,7 +19,7 @@ from bsp_lightning.data.frames import (
     read_fps_table,
     read_images,
 )
-from bsp_lightning.data.jpeg import ImageDecodeError, decode_image, encode_jpeg
+from bsp_lightning.data.jpeg import ImageDecodeError, decode_image, decode_images, encode_jpeg
 from bsp_lightning.data.lists import index_from_list, open_index
 from bsp_lightning.video import num_snippets
 
@@ -184,3 +184,21 @@ def test_a_corrupt_jpeg_is_a_counted_skip(tmp_path, caplog):
     assert all("train_class_b_0" in r.getMessage() and "cannot decode" in r.getMessage() for r in skips)
     assert sum(r.levelno == logging.WARNING for r in skips) == 1  # one warning for the folder, then debug
     assert all(v != "train_class_b_0" for b in batches for v in b["video_id"] + b["video_id_2"])
+
+
+def test_decode_images_gives_the_pictures_of_decode_image_and_names_the_bad_one():
+    rng = np.random.default_rng(1)
+    pictures = [rng.integers(0, 256, (32, 48, 3), dtype=np.uint8) for _ in range(3)]
+    data = [encode_jpeg(p, 90) for p in pictures]
+    for decoder in ("auto", "torchvision", "pil"):
+        for size in (None, (24, 36), (16, 24)):
+            many = decode_images(data, size, (32, 48), decoder)
+            assert len(many) == 3
+            for one, d in zip(many, data):
+                np.testing.assert_array_equal(one, decode_image(d, size, (32, 48), decoder))
+    reference = np.asarray(Image.open(__import__("io").BytesIO(data[2])).convert("RGB"), dtype=np.float64)
+    assert np.abs(decode_images(data)[2].astype(np.float64) - reference).max() <= 2
+    with pytest.raises(ImageDecodeError, match="cannot decode"):
+        decode_images([data[0], data[1][: len(data[1]) // 2], data[2]], None, None, "torchvision")
+    with pytest.raises(ImageDecodeError, match="empty"):
+        decode_images([data[0], b""])

@@ -174,3 +174,25 @@ def test_change_point_heatmap_by_hand():
     np.testing.assert_allclose(y, expected, rtol=1e-6)
     y = change_point_heatmap(mu=2.5, length=4, tau=1)
     np.testing.assert_allclose(y, np.exp(-np.array([1.5, 0.5, 0.5, 1.5]) ** 2 / 2), rtol=1e-6)
+
+
+@pytest.mark.parametrize("tau, eps", [(4, 1), (4, 2), (8, 4), (64, 64), (4, 3)])
+def test_diff_class_uint8_equals_float64_formula(tau, eps):
+    # eq. (1) in float64, rounded half up, written out per output frame: every 2 eps (dyadic or not) agrees
+    rng = np.random.default_rng(eps)
+    f1, f2 = (rng.integers(0, 256, (tau + eps, 3, 5, 2), dtype=np.uint8) for _ in range(2))
+    f1[:, 0, 0, 0], f2[:, 0, 0, 0] = 255, 255  # the top of the range
+    f1[:, 0, 0, 1], f2[:, 0, 0, 1] = 1, 0  # an exact half
+    expected = []
+    for i in range(1, 2 * tau + 1):
+        if i <= tau - eps:
+            expected.append(f1[i - 1])
+        elif i > tau + eps:
+            expected.append(f2[i - tau + eps - 1])
+        else:
+            x = (tau + eps - i) / (2 * eps) * f1[i - 1].astype(np.float64) + (i - tau + eps) / (2 * eps) * f2[
+                i - tau + eps - 1].astype(np.float64)
+            expected.append(np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8))
+    expected = np.stack(expected)
+    np.testing.assert_array_equal(diff_class(f1, f2, tau, eps), expected)
+    np.testing.assert_array_equal(diff_class(torch.from_numpy(f1), torch.from_numpy(f2), tau, eps).numpy(), expected)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bsp_lightning.data.transforms import CropBox, apply_crop, center_crop_box, random_resized_crop_box
+from bsp_lightning.data.transforms import CropBox, apply_crop, center_crop_box, crop_frames, random_resized_crop_box
 
 
 def test_center_crop_is_a_plain_crop():
@@ -53,3 +53,25 @@ def test_random_resized_crop_box_within_bounds_and_seeded():
         assert 0.25 - 0.02 <= b.height * b.width <= 1.0 + 1e-9
     assert {b.flip for b in boxes} == {True, False}
     assert boxes[3] == random_resized_crop_box(96, 128, np.random.default_rng(3))
+
+
+def test_crop_frames_equals_cropping_the_stacked_frames():
+    rng = np.random.default_rng(2)
+    frames = [rng.integers(0, 256, (20, 30, 3), dtype=np.uint8) for _ in range(3)]
+    order = [frames[0], frames[1], frames[1], frames[2]]  # a repeated frame, as a slowed-down clip has
+    for box, size in ((CropBox(0.1, 0.2, 0.5, 0.6, True), 8), (CropBox(0.0, 0.0, 1.0, 1.0), 16),
+                      (CropBox(0.25, 0.1, 0.4, 0.5), 10)):
+        stacked = np.stack(order)
+        top, left = round(box.top * 20), round(box.left * 30)
+        h, w = round(box.height * 20), round(box.width * 30)
+        reference = F.interpolate(torch.from_numpy(stacked[:, top:top + h, left:left + w]).permute(0, 3, 1, 2)
+                                  .float(), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        if box.flip:
+            reference = reference.flip(-1)
+        out = crop_frames(order, box, size)
+        assert out.shape == (4, 3, size, size) and out.dtype == torch.uint8
+        assert out.is_contiguous(memory_format=torch.channels_last)
+        np.testing.assert_array_equal(out.numpy(), apply_crop(stacked, box, size).numpy())
+        assert (out.float() - reference).abs().max() <= 1  # uint8 kernel against float, rounding only
+    with np.testing.assert_raises(ValueError):
+        crop_frames([frames[0], frames[0][:10]], CropBox(0, 0, 1, 1), 4)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bsp_lightning.data.jpeg import ImageDecodeError, decode_image, preload_decoders, resize_rgb
+from bsp_lightning.data.jpeg import ImageDecodeError, decode_image, decode_images, preload_decoders, resize_rgb
 
 __all__ = ["CLIP_TABLE", "SHARD_FORMAT", "ShardError", "ShardStore", "is_remote"]
 
@@ -185,6 +185,23 @@ class ShardStore:
             return payload if size is None or size == stored else resize_rgb(payload, size)
         try:
             return decode_image(payload, None if size == stored else size, stored, decoder)
+        except ImageDecodeError as err:
+            raise ShardError(f"{self.url}: a frame of clip {self.ids[clip]!r} does not decode ({err}); "
+                             "re-pack this split") from None
+
+    def decode_frames(self, clip: int, payloads: Sequence[Any], size: tuple[int, int] | None = None,
+                      decoder: str = "auto") -> list[np.ndarray]:
+        """:meth:`decode` of several stored frames of one clip, in order (JPEG: one decoder call for all,
+        :func:`bsp_lightning.data.jpeg.decode_images`).
+
+        Raises:
+            ShardError: a stored JPEG that does not decode (a damaged shard).
+        """
+        stored = (int(self.heights[clip]), int(self.widths[clip]))
+        if self.encoding != "jpeg":
+            return [self.decode(clip, payload, size, decoder) for payload in payloads]
+        try:
+            return decode_images(payloads, None if size == stored else size, stored, decoder)
         except ImageDecodeError as err:
             raise ShardError(f"{self.url}: a frame of clip {self.ids[clip]!r} does not decode ({err}); "
                              "re-pack this split") from None

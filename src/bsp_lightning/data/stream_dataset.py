@@ -45,7 +45,7 @@ from bsp_lightning.data.stream_plan import (
     stream_clips,
 )
 from bsp_lightning.data.synthesis import DIFF_CLASS, SAME_CLASS, diff_class, same_class
-from bsp_lightning.data.transforms import apply_crop
+from bsp_lightning.data.transforms import CropBox, crop_frames
 from bsp_lightning.video.geometry import resized_shape
 
 __all__ = ["ShardStreamDataset", "StreamLayout", "shard_datasets"]
@@ -223,19 +223,22 @@ class ShardStreamDataset(IterableDataset):
                 if last_use.get(clip) == number:
                     stored.pop(clip, None)
 
-    def _frames(self, clip: int, indices: np.ndarray, stored: dict[int, dict[int, Any]]) -> np.ndarray:
+    def _frames(self, clip: int, indices: np.ndarray, stored: dict[int, dict[int, Any]], box: CropBox) -> torch.Tensor:
+        """Frames ``indices`` of ``clip`` cropped by ``box`` and resized: each distinct frame decoded once, only
+        its crop copied (:func:`~bsp_lightning.data.transforms.crop_frames`)."""
         size = (int(self.heights[clip]), int(self.widths[clip]))
-        decoded = {int(f): self.store.decode(clip, stored[clip][int(f)], size, self.decoder)
-                   for f in np.unique(indices)}
-        return np.stack([decoded[int(f)] for f in indices])
+        unique = sorted({int(f) for f in indices})
+        decoded = dict(zip(unique, self.store.decode_frames(clip, [stored[clip][f] for f in unique], size,
+                                                            self.decoder)))
+        return crop_frames([decoded[int(f)] for f in indices], box, self.cfg.resolution)
 
     def _sample(self, spec: SampleSpec, stored: dict[int, dict[int, Any]], skipped: int) -> dict[str, Any]:
         cfg, store = self.cfg, self.store
-        frames = apply_crop(self._frames(spec.clip, spec.indices, stored), spec.box, cfg.resolution)
+        frames = self._frames(spec.clip, spec.indices, stored, spec.box)
         mate_id = ""
         if spec.kind in (DIFF_CLASS, SAME_CLASS):
             count = cfg.tau + cfg.eps if spec.kind == DIFF_CLASS else cfg.tau
-            second = apply_crop(self._frames(spec.mate, spec.mate_indices[:count], stored), spec.box, cfg.resolution)
+            second = self._frames(spec.mate, spec.mate_indices[:count], stored, spec.box)
             frames = (diff_class(frames, second, cfg.tau, cfg.eps) if spec.kind == DIFF_CLASS
                       else same_class(frames, second, cfg.tau))
             mate_id = store.ids[spec.mate]

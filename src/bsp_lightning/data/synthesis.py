@@ -10,7 +10,9 @@ Rounding rules (the paper leaves them open):
 
 * Blending (:func:`diff_class`) is computed in float64. For integer dtypes (uint8 frames) the result is
   rounded half up, ``floor(x + 0.5)``, then clipped to the dtype's range; float inputs keep the exact
-  blend. With ``eps == 0`` there is no blend: the two sources are cut hard at ``tau``.
+  blend. With ``eps == 0`` there is no blend: the two sources are cut hard at ``tau``. For uint8 frames and
+  ``2 eps`` a power of two (the default ``eps = 1``) that float64 blend is exact, so the same numbers are
+  computed in int16 (``_blend_dyadic``, a quarter of the work).
 * The speed-change index ``t + gamma (i - t)`` of :func:`diff_speed` is rounded half up too:
   ``floor(t + gamma (i - t) + 0.5)``, so ``2.5 -> 3``.
 
@@ -102,6 +104,31 @@ def _blend(a: Frames, b: Frames, w_a: np.ndarray, w_b: np.ndarray) -> Frames:
     return np.clip(np.floor(mixed, out=mixed), info.min, info.max, out=mixed).astype(a.dtype)
 
 
+# 2 eps a power of two: the float64 blend of uint8 frames is exact, so integers give the same numbers, cheaper
+_DYADIC = (2, 4, 8, 16, 32, 64, 128)
+
+
+def _blend_dyadic(a: Frames, b: Frames, k_a: np.ndarray, k_b: np.ndarray, denom: int) -> Frames:
+    """:func:`_blend` of uint8 frames with weights ``k / denom``, ``denom`` a power of two up to 128.
+
+    ``w a + w' b`` is then exact in float64 (dyadic weights, at most 15 significant bits), so
+    ``floor(x + 0.5)`` of it is ``(k_a a + k_b b + denom / 2) >> log2(denom)`` in int16 (at most
+    ``128 * 255 + 64``), and never needs the clip to [0, 255]."""
+    shape = (-1,) + (1,) * (a.ndim - 1)
+    shift = denom.bit_length() - 1
+    if isinstance(a, torch.Tensor):
+        ka = torch.as_tensor(k_a, dtype=torch.int16, device=a.device).reshape(shape)
+        kb = torch.as_tensor(k_b, dtype=torch.int16, device=a.device).reshape(shape)
+        mixed = a.to(torch.int16).mul_(ka).add_(b.to(torch.int16).mul_(kb)).add_(denom // 2)
+        return mixed.bitwise_right_shift_(shift).to(torch.uint8)
+    mixed = a.astype(np.int16)
+    mixed *= k_a.astype(np.int16).reshape(shape)
+    mixed += b.astype(np.int16) * k_b.astype(np.int16).reshape(shape)
+    mixed += denom // 2
+    mixed >>= shift
+    return mixed.astype(np.uint8)
+
+
 def diff_class(frames1: Frames, frames2: Frames, tau: int, eps: int) -> Frames:
     """Diff-class boundary, equation (1): ``frames1`` blends into ``frames2`` around frame ``tau``.
 
@@ -143,7 +170,11 @@ def diff_class(frames1: Frames, frames2: Frames, tau: int, eps: int) -> Frames:
     i = np.arange(tau - eps + 1, tau + eps + 1, dtype=np.float64)
     w1 = (tau + eps - i) / (2 * eps)
     w2 = (i - tau + eps) / (2 * eps)
-    middle = _blend(frames1[tau - eps : tau + eps], frames2[: 2 * eps], w1, w2)
+    a, b = frames1[tau - eps : tau + eps], frames2[: 2 * eps]
+    if a.dtype == (torch.uint8 if isinstance(a, torch.Tensor) else np.uint8) and 2 * eps in _DYADIC:
+        middle = _blend_dyadic(a, b, (tau + eps - i).astype(np.int64), (i - tau + eps).astype(np.int64), 2 * eps)
+    else:
+        middle = _blend(a, b, w1, w2)
     return _concat(_concat(head, middle), tail)
 
 

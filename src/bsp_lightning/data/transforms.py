@@ -8,7 +8,8 @@ it is done first because it shrinks the frames the synthesis works on.
 
 Frames stay uint8 throughout: the crop is a view, the resize runs torch's uint8 bilinear kernel on the
 channels-last view of the decoded ``(T, H, W, C)`` array (no float copy, no layout copy), and the flip
-runs on the small output.
+runs on the small output. Frames decoded one by one go through :func:`crop_frames`, which stacks only the
+crop region of each (the same pixels as stacking whole frames, a copy of the crop instead of the frame).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["CropBox", "apply_crop", "center_crop_box", "random_resized_crop_box"]
+__all__ = ["CropBox", "apply_crop", "center_crop_box", "crop_frames", "random_resized_crop_box"]
 
 
 class CropBox(NamedTuple):
@@ -109,9 +110,34 @@ def apply_crop(frames: np.ndarray | torch.Tensor, box: CropBox, size: int) -> to
     if clip.ndim != 4:
         raise ValueError(f"frames must be (T, H, W, C), got shape {tuple(clip.shape)}")
     top, left, h, w = _pixels(box, clip.shape[1], clip.shape[2])
-    clip = clip[:, top : top + h, left : left + w].permute(0, 3, 1, 2)
-    if (h, w) != (size, size):
+    return _resize_flip(clip[:, top : top + h, left : left + w], box.flip, size)
+
+
+def crop_frames(frames: Sequence[np.ndarray | torch.Tensor], box: CropBox, size: int) -> torch.Tensor:
+    """:func:`apply_crop` of the frames stacked, without stacking them whole: only each frame's crop is copied.
+
+    Args:
+        frames: uint8 ``(H, W, C)`` arrays or tensors of one size (any strides), in clip order; the same
+            object may appear several times.
+        box: the crop, relative to the frame size.
+        size: output side in pixels.
+
+    Returns:
+        uint8 tensor ``(T, C, size, size)`` (channels-last in memory), equal to
+        ``apply_crop(np.stack(frames), box, size)``.
+    """
+    tensors = [torch.from_numpy(f) if isinstance(f, np.ndarray) else f for f in frames]
+    if not tensors or any(t.ndim != 3 or t.shape != tensors[0].shape for t in tensors):
+        raise ValueError(f"frames must be (H, W, C) of one size, got {[tuple(t.shape) for t in tensors]}")
+    top, left, h, w = _pixels(box, tensors[0].shape[0], tensors[0].shape[1])
+    return _resize_flip(torch.stack([t[top : top + h, left : left + w] for t in tensors]), box.flip, size)
+
+
+def _resize_flip(crops: torch.Tensor, flip: bool, size: int) -> torch.Tensor:
+    """``(T, h, w, C)`` crops -> ``(T, C, size, size)``, resized and flipped."""
+    clip = crops.permute(0, 3, 1, 2)
+    if tuple(clip.shape[2:]) != (size, size):
         clip = F.interpolate(clip, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-    if box.flip:
+    if flip:
         clip = clip.flip(-1)
     return clip
