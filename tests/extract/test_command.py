@@ -132,13 +132,16 @@ def test_fewer_frames_than_the_exact_count_is_partial(setup, tmp_path, capsys, m
     assert json.loads((out / "manifest.json").read_text())["videos"]["a_long"]["status"] == "ok"
 
 
-def test_half_downloaded_matroska_file_is_partial(setup, tmp_path, capsys):
-    # intra-only FFV1: every packet left in the cut file decodes, so only the container's own length tells
-    full = tmp_path / "full.mkv"
-    with av.open(str(full), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 40, 32, "bgr0"
-        rng = np.random.default_rng(3)
+def _extract_half_file(setup, tmp_path, name, codec, pix_fmt, seed, stream_options=None, container_options=None):
+    """Write 48 intra frames of noise with ``codec``, keep the first half of the file as ``videos/<name>`` (a
+    half-downloaded file), extract it; return ``main``'s exit code and the manifest entry of ``cut``."""
+    full = tmp_path / f"full{Path(name).suffix}"
+    with av.open(str(full), "w", options=container_options or {}) as container:
+        stream = container.add_stream(codec, rate=30)
+        stream.width, stream.height, stream.pix_fmt = 40, 32, pix_fmt
+        if stream_options:
+            stream.options = stream_options
+        rng = np.random.default_rng(seed)
         for _ in range(48):
             image = rng.integers(0, 255, (32, 40, 3), dtype=np.uint8)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
@@ -146,37 +149,28 @@ def test_half_downloaded_matroska_file_is_partial(setup, tmp_path, capsys):
     videos = tmp_path / "videos"
     videos.mkdir()
     data = full.read_bytes()
-    (videos / "cut.mkv").write_bytes(data[: len(data) // 2])
+    (videos / name).write_bytes(data[: len(data) // 2])
     out = tmp_path / "feat"
     args = ["--checkpoint", str(setup["root"] / "tsm_a.pth"), "--videos", str(videos), "--out", str(out),
             "--num-workers", "0", "--accelerator", "cpu", *setup["size"]]
-    assert main(args) == 0
+    code = main(args)
+    return code, json.loads((out / "manifest.json").read_text())["videos"]["cut"]
+
+
+def test_half_downloaded_matroska_file_is_partial(setup, tmp_path, capsys):
+    # intra-only FFV1: every packet left in the cut file decodes, so only the container's own length tells
+    code, entry = _extract_half_file(setup, tmp_path, "cut.mkv", "ffv1", "bgr0", seed=3)
+    assert code == 0
     assert "WARNING 1 partial (cut: " in capsys.readouterr().out
-    entry = json.loads((out / "manifest.json").read_text())["videos"]["cut"]
     assert entry["status"] == "partial" and 0 < entry["num_frames"] < 48
 
 
 def test_partial_entry_gives_the_declared_count_and_the_reason(setup, tmp_path, capsys):
     # a half-downloaded faststart MP4 of 48 intra frames: the packets left decode, the header declares 48
-    full = tmp_path / "full.mp4"
-    with av.open(str(full), "w", options={"movflags": "faststart"}) as container:
-        stream = container.add_stream("libx264rgb", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 40, 32, "rgb24"
-        stream.options = {"crf": "0", "preset": "ultrafast", "g": "1"}
-        rng = np.random.default_rng(4)
-        for _ in range(48):
-            image = rng.integers(0, 255, (32, 40, 3), dtype=np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    data = full.read_bytes()
-    (videos / "cut.mp4").write_bytes(data[: len(data) // 2])
-    out = tmp_path / "feat"
-    args = ["--checkpoint", str(setup["root"] / "tsm_a.pth"), "--videos", str(videos), "--out", str(out),
-            "--num-workers", "0", "--accelerator", "cpu", *setup["size"]]
-    assert main(args) == 0
-    entry = json.loads((out / "manifest.json").read_text())["videos"]["cut"]
+    code, entry = _extract_half_file(setup, tmp_path, "cut.mp4", "libx264rgb", "rgb24", seed=4,
+                                     stream_options={"crf": "0", "preset": "ultrafast", "g": "1"},
+                                     container_options={"movflags": "faststart"})
+    assert code == 0
     decoded = entry["num_frames"]
     assert entry["status"] == "partial" and 0 < decoded < 48
     assert entry["reason"] == f"{decoded} of 48 frames decoded (the file ends before its container says)"
