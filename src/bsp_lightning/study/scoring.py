@@ -9,8 +9,9 @@ and the toy ground truth once, then scores a whole batch of resamples, given as 
   status at each tIoU threshold depends only on its own video (greedy matching never crosses videos), so the
   flags of :func:`bsp_lightning.evaluation.detection.activitynet_map` are computed once; a resample weights them
   by the multiplicity of their video. ``k`` copies of a prediction have the same score and sit together in the
-  ranking, so the weighted cumulative counts give the same interpolated AP as the copied list. Classes without
-  ground truth in a resample are left out of the mean, as the official code does.
+  ranking, so the weighted cumulative counts give the same interpolated AP as the copied list, and only the true
+  positives need visiting (:func:`_weighted_ap`). Classes without ground truth in a resample are left out of the
+  mean, as the official code does.
 * :class:`GroundingScores` (2D-TAN, LGI): per-query hits (``R@n,IoU=m``) and top-1 IoU with
   :func:`bsp_lightning.evaluation.grounding.query_hits` under the head's convention, averaged over the resampled
   queries.
@@ -34,7 +35,6 @@ from bsp_lightning.evaluation.actionness import actionness_ap, average_precision
 from bsp_lightning.evaluation.detection import activitynet_map
 from bsp_lightning.evaluation.detection_ap import (
     DEFAULT_TIOU_THRESHOLDS,
-    _interpolated_ap_rows,
     _rank_by_class,
     _true_positives,
 )
@@ -106,7 +106,7 @@ class DetectionScores(RunScores):
                                  tiou_thresholds=self.thresholds, ignore_unknown_labels=True)
         return np.append(np.asarray(result.mAP, dtype=np.float64), result.average_mAP)
 
-    def resampled(self, counts: np.ndarray, chunk: int = 100) -> np.ndarray:
+    def resampled(self, counts: np.ndarray, chunk: int = 250) -> np.ndarray:
         if self._outside.size:
             raise ValueError(f"{self._outside.size} detections of videos outside the test subset: a resample of "
                              "test videos cannot weight them")
@@ -121,22 +121,43 @@ class DetectionScores(RunScores):
             classes += present
             if hi == lo:  # a class without detections scores 0 where it has ground truth
                 continue
-            tp = self._tp[:, lo:hi]
+            hits = [np.flatnonzero(row) for row in self._tp[:, lo:hi]]
             for start in range(0, len(counts), chunk):
-                w = counts[start : start + chunk, self._pred_video[lo:hi]][:, None, :]  # (b, 1, n)
-                tp_cum = np.cumsum(tp * w, axis=2)
-                seen = np.cumsum(np.broadcast_to(w, tp_cum.shape), axis=2)
-                # a zero-weight detection repeats the previous point, which adds nothing to the interpolated AP;
-                # before the first drawn detection precision is 0 at recall 0
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    precision = np.where(seen > 0, tp_cum / seen, 0.0)
-                    recall = tp_cum / npos[start : start + chunk, c][:, None, None]
-                rows = _interpolated_ap_rows(precision.reshape(-1, hi - lo), np.nan_to_num(recall).reshape(-1, hi - lo))
-                ap = rows.reshape(-1, num_t)
-                total[start : start + chunk] += np.where(present[start : start + chunk, None], ap, 0.0)
+                w = counts[start : start + chunk][:, self._pred_video[lo:hi]]  # (b, n) weight of each detection
+                seen = np.cumsum(w, axis=1)
+                positives = npos[start : start + chunk, c]
+                for t, idx in enumerate(hits):
+                    total[start : start + chunk, t] += _weighted_ap(w[:, idx], seen[:, idx], positives,
+                                                                    present[start : start + chunk])
         with np.errstate(invalid="ignore", divide="ignore"):
             per_threshold = total / classes[:, None]
         return np.concatenate([per_threshold, per_threshold.mean(axis=1, keepdims=True)], axis=1)
+
+
+def _weighted_ap(w_hits: np.ndarray, seen: np.ndarray, positives: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Interpolated AP of each resample from its true positives only: ``(b,)``.
+
+    Recall only steps at a true positive (by its weight over the resample's positives), and the interpolated
+    precision after a true positive is the largest precision at a true positive at or after it: a false positive
+    has the precision of the last true positive before it, over more detections seen. So the area is
+    ``sum_k w_k / positives * max_{j >= k} precision_j`` over the true positives, in rank order, which is the
+    interpolated AP of the whole ranked list (:func:`bsp_lightning.evaluation.detection_ap.interpolated_ap`) with
+    ``k`` copies of each detection of a video drawn ``k`` times. A zero-weight true positive adds no recall and its
+    precision is that of the detection before it, a value of the list: it cannot change the maximum.
+
+    Args:
+        w_hits: ``(b, m)`` weights of the ``m`` true positives of a class at one tIoU, in rank order.
+        seen: ``(b, m)`` summed weights of every detection of the class up to and including each true positive.
+        positives: ``(b,)`` ground-truth segments of the class in each resample.
+        present: ``(b,)`` whether the class has ground truth in the resample (else 0, left out of the mean).
+    """
+    if not w_hits.shape[1]:
+        return np.zeros(len(w_hits))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(seen > 0, np.cumsum(w_hits, axis=1) / seen, 0.0)
+        envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+        ap = np.sum(w_hits * envelope, axis=1) / positives
+    return np.where(present, ap, 0.0)
 
 
 class GroundingScores(RunScores):
