@@ -28,12 +28,14 @@ __all__ = [
 
 #: Pre-training variants: command-line arguments on top of the packaged ``toy`` config (``data.mode`` and model).
 PRETRAIN_VARIANTS: dict[str, list[str]] = {
-    "vanilla": ["--model=VanillaModule", "--data.mode=action"],
+    # action classification learns at a quarter of the toy config's rate (0.002 per 128 clips = 2.5e-4 at batch 16):
+    # at 1e-3 it reached 46-68 % validation accuracy in the budget (README, study section)
+    "vanilla": ["--model=VanillaModule", "--data.mode=action", "--model.lr=0.002"],
     "bsp": ["--model=BSPModule", "--data.mode=bsp"],
     "two_head": ["--model=TwoHeadModule", "--data.mode=bsp"],
     "bsp_speed": ["--model=BSPModule", "--data.mode=bsp", "--data.boundary_types=[diff_speed, same_speed]"],
     "bsp_class": ["--model=BSPModule", "--data.mode=bsp", "--data.boundary_types=[diff_class, same_class]"],
-    "distillation": ["--model=DistillationModule", "--data.mode=action"],
+    "distillation": ["--model=DistillationModule", "--data.mode=action", "--model.lr=0.002"],
 }
 
 #: Feature set name -> the backbones whose features are concatenated (``random`` is an untrained TSM-R18).
@@ -87,6 +89,20 @@ CHANGES_AFTER_RESULTS: tuple[tuple[str, str], ...] = (
      "BSP 4-way ended at 37.5 % validation accuracy in the old budget (floor 70 %); the main job's recipe passes "
      "the floor on world v2. The head runs were cut to keep the 30-minute budget, and the test split enlarged "
      "for the 3-point interval target. Decided on pretext accuracies, time and interval widths, not on the ordering"),
+    ("toy world v3: every shape carries a dark marker off its centre, orbits turn at 0.35 rad per frame (was 0.2), "
+     "zigzags wiggle at 0.6 rad per frame (was 0.35)",
+     "the vanilla backbone's validation confusion matrix (world v2, 192 clips per class): the two spins confused in "
+     "18 of 70 clips (a square or cross looks the same after a quarter turn), 11 of 34 orbits taken for straight "
+     "moves (a clip showed a short arc), 7 of 28 zigzags for moving right. Each class must be decidable from the "
+     "frames; decided on the pretext confusion matrix. The world v2 head results (previous README) had been seen; "
+     "this change does not aim at them"),
+    ("default preset: 192 toy-kinetics training clips per class (was 24); the vanilla and distillation variants "
+     "learn at lr 0.002 per 128 clips (the toy config's 0.008 stays for the boundary variants); 500 toy-untrimmed "
+     "videos split 40/10/50 % (was 250 split 50/10/40 %)",
+     "vanilla memorised its 240 training clips (94.7 % train, 21.9 % validation; floor 80 %); with 192 clips per "
+     "class and lr 0.002 it reached 75.5 % on world v2 and 82.3 % on world v3 (lr 0.008 and 0.004: 62-68 %). The "
+     "test split grew from 100 to 250 videos because the headline half-widths were up to 4.7 points (target 3). "
+     "Decided on pretext accuracy and interval widths, not on the ordering"),
 )
 
 
@@ -170,10 +186,13 @@ def preset(name: str = "default", full: bool = False, seeds: int | None = None, 
     elif name == "default":
         config = StudyConfig(
             name="default", seeds=(0, 1), toy_seed=0,
-            kinetics={**kinetics, "train_per_class": 24, "val_per_class": 6},
-            # 100 test videos: the headline intervals shrink with the square root of the test videos (30 gave
-            # half-widths of several points); training videos matter less, the head runs being time-capped
-            untrimmed={**untrimmed, "num_videos": 250, "val_fraction": 0.1, "test_fraction": 0.4},
+            # 192 training clips per class: with the toy default of 24 the vanilla backbone memorised its 240 clips
+            # (94.7 % train, 21.9 % validation accuracy)
+            kinetics={**kinetics, "train_per_class": 192, "val_per_class": 6},
+            # 250 test videos: the headline intervals shrink with the square root of the test videos (100 gave
+            # half-widths up to 4.7 points, 30 several more); training videos matter less, the head runs being
+            # time-capped
+            untrimmed={**untrimmed, "num_videos": 500, "val_fraction": 0.1, "test_fraction": 0.5},
             # the main job's recipe (`bsp-lightning fit --config toy`): 20 epochs x 640 clips, the budget in which
             # BSP 4-way passes its floor on world v2; 192 validation clips measure the floors to a few points
             pretrain={"max_epochs": 20, "samples_per_epoch": 640, "val_samples": 192, "batch_size": 16,

@@ -67,6 +67,10 @@ def _background_texture(rng: np.random.Generator, size: int) -> np.ndarray:
     return (brightness + 90.0 * smooth + grain).astype(np.float32)
 
 
+#: The marker: centre on the object's axis and radius (in object radii), and its shade (the fill is 0.4-1.0).
+_MARKER_AT, _MARKER_RADIUS, _MARKER_SHADE = 0.5, 0.3, 0.1
+
+
 def _shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     au, av_ = np.abs(u), np.abs(v)
     if shape == "circle":
@@ -107,6 +111,10 @@ def _draw(frames: np.ndarray, look: Appearance, track: Track, size: int) -> None
     # Shading along the object's own axis makes rotation visible even for symmetric shapes.
     shade = 0.4 + 0.6 * np.clip((u + 1.0) / 2.0, 0.0, 1.0)
     colour = np.asarray(COLOURS[look.colour][1], dtype=np.float32) * look.brightness
+    # A dark marker off the centre, along the object's axis: a shape with rotational symmetry (square, cross)
+    # would otherwise look the same after a quarter or half turn, and a spin could seem to turn the other way.
+    # (The notched circle and the open ring carry it in their notch, where it adds nothing.)
+    shade = np.where((u - _MARKER_AT) ** 2 + v * v <= _MARKER_RADIUS**2, _MARKER_SHADE, shade)
     fill = shade[..., None] * colour
     frames[mask] = fill[mask]
 

@@ -36,7 +36,7 @@ REFERENCE_SIZE = 64
 _ORBIT_RADIUS = 12.0
 _BOUNCE_SPAN = 20.0
 _ZIGZAG_AMPLITUDE = 10.0
-_ZIGZAG_RATE = 0.35  # radians per scene frame at speed factor 1
+_ZIGZAG_RATE = 0.6  # radians per scene frame at speed factor 1: 16 x 0.51 x 0.6 = 4.9 rad at least per clip
 
 
 def _rng(*key: int) -> np.random.Generator:
