@@ -188,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Reproduce the paper's comparison in miniature: pre-train vanilla and BSP TSM-R18 on the toy "
                     "data with the same budget, extract features (random init, vanilla, BSP, vanilla+BSP), measure "
                     "their boundary sensitivity, train and test every installed head on each over several seeds, and "
-                    "write results.csv, results.md and results.png with 95 %% bootstrap intervals over test videos "
+                    "write results.csv, results.md and results.png with 95 % bootstrap intervals over test videos "
                     "and a verdict (held, reversed, not decided) per comparison of the paper's ordering. A re-run "
                     "reuses every stage whose configuration is unchanged.",
         formatter_class=HelpFormatter,
@@ -201,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
                              "(Table 4); at most 90 minutes on 2 cores")
     parser.add_argument("--toy-seed", type=int, default=0,
                         help="another toy world drawn from the same rules (seeds the toy data and pre-training)")
-    parser.add_argument("--seeds", type=int, default=None, help="number of head seeds (default: 3, 1 with --quick)")
+    parser.add_argument("--seeds", type=int, default=None, help="number of head seeds (default: 2, 1 with --quick)")
     parser.add_argument("--heads", default=None,
                         help="comma-separated heads to run (default: every installed head with a <name>_toy config)")
     return parser
