@@ -76,6 +76,16 @@ def make_logger(kind: str, save_dir: str) -> Any:
     raise ValueError(f"--logger must be one of {LOGGERS}, got {kind!r}")
 
 
+#: a model argument given on the command line: ``--model.NAME`` or ``--model.init_args.NAME`` (``=VALUE`` or not)
+_MODEL_ARGUMENT = re.compile(r"--model\.(?:init_args\.)?([A-Za-z_]\w*)(?:=|$)")
+
+
+def explicit_model_arguments(args: Sequence[Any]) -> set[str]:
+    """The model constructor arguments named on the command line ``args`` (not those of ``--config`` files)."""
+    names = {m.group(1) for a in args if isinstance(a, str) for m in [_MODEL_ARGUMENT.match(a)] if m}
+    return names - {"class_path", "init_args", "dict_kwargs", "help"}
+
+
 _CLASS_PROBLEM = re.compile(r"Problem with given class_path '([\w.]+)':\s*\n((?:\s{6,}.*\n?)+)")
 
 
@@ -142,9 +152,21 @@ class BSPLightningCLI(LightningCLI):
             if config.get("ckpt_path") in ("best", "last"):
                 config.ckpt_path = resolve_checkpoint(config.ckpt_path, config.trainer.default_root_dir or ".")
 
+    _command_line: list[Any] = []
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        # kept for _parse_ckpt_path: which model arguments the user typed
+        self._command_line = list(sys.argv[1:] if args is None else args if isinstance(args, (list, tuple)) else [])
+        super().parse_arguments(parser, args)
+
     def _parse_ckpt_path(self) -> None:
         """Lightning's reload of the model's hyper-parameters from ``--ckpt_path``, with the class and arguments
-        that an older version recorded read through the table of old names (:mod:`bsp_lightning.legacy`)."""
+        that an older version recorded read through the table of old names (:mod:`bsp_lightning.legacy`).
+
+        A model argument typed on the command line (``--model.class_scores FILE``, ``--model.top_k 50``) wins over
+        the checkpoint's value: Lightning's reload overrides it silently (the run would, e.g., label G-TAD's
+        detections with the checkpoint's classifier instead of the given class-score file). Values of ``--config``
+        files do not: a packaged config names every argument, and the checkpoint's are the trained model's."""
         import torch
 
         from bsp_lightning.models.checkpoints import CLASS_KEY
@@ -168,6 +190,8 @@ class BSPLightningCLI(LightningCLI):
         if subcommand in ("validate", "test", "predict") and hparams.get("data_info") is not None:
             # the model is rebuilt with the data_info it was trained with (a vocabulary is the checkpoint's)
             self._checkpoint_data_info = dict(hparams["data_info"])
+        typed = self.config[subcommand].model.get("init_args") or {}
+        hparams.update({k: typed[k] for k in explicit_model_arguments(self._command_line) if k in typed})
         model = {"class_path": legacy.class_path(cls), "dict_kwargs": hparams}
         try:
             self.config = self.parser.parse_object({subcommand: {"model": model}}, self.config)

@@ -136,3 +136,23 @@ def test_test_on_other_data_than_the_checkpoints_is_one_line(tmp_path: Path, cap
            "data (first difference at 0: 'jump' vs 'jump')" not in err
     assert "classes: 2 entries in the checkpoint, 2 entries in the data (first difference at 1: 'run' vs 'walk')" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_model_argument_on_the_command_line_wins_over_the_checkpoint(tmp_path: Path) -> None:
+    # Lightning rebuilds the model from --ckpt_path's hyper-parameters: a typed --model.* value was silently dropped
+    args = [*example_head.make_example(tmp_path), "--logger=none", "--trainer.max_epochs=1"]
+    assert main(["fit", *args, "--model.lr=0.5"]) == 0
+    ckpt = f"--ckpt_path={resolve_checkpoint('best', tmp_path / 'run')}"  # a path: Lightning reloads its hparams
+    # not typed: the checkpoint's 0.5, not the config file's 0.05
+    assert build_cli(["test", *args, ckpt]).model.hparams.lr == 0.5
+    assert build_cli(["test", *args, ckpt, "--model.lr=0.25"]).model.hparams.lr == 0.25
+    assert build_cli(["test", *args, ckpt, "--model.init_args.lr", "0.125"]).model.hparams.lr == 0.125
+    assert build_cli(["test", *args, "--ckpt_path=best", "--model.lr=0.25"]).model.hparams.lr == 0.25
+
+
+def test_explicit_model_arguments_are_those_typed() -> None:
+    from bsp_lightning.lightning_cli import explicit_model_arguments
+
+    args = ["--config", "x.yaml", "--model.lr=1", "--model.init_args.top_k", "5", "--model", "Other",
+            "--model.class_path=a.B", "--model.help", "--data.lr=2", "--model.init_args.class_scores=f.json", "lr"]
+    assert explicit_model_arguments(args) == {"lr", "top_k", "class_scores"}

@@ -163,3 +163,25 @@ def test_thumos_test_loop_on_two_processes_repeats_no_window(tmp_path):
     first, second = (json.loads((tmp_path / r / "predictions" / "test.json").read_text()) for r in ("one", "two"))
     assert second == first
     assert all(abs(one[k] - two[k]) <= 1e-9 for k in one) and one.keys() == two.keys()
+
+
+def test_class_score_file_given_to_test_of_a_run_trained_without_one(tmp_path):
+    # `bsp-lightning test ... --model.class_scores FILE --ckpt_path RUN/checkpoints/X.ckpt` on a run trained with the
+    # own classifier: Lightning's reload of the checkpoint's hyper-parameters used to drop the file silently
+    from bsp_lightning.lightning_cli import main, resolve_checkpoint
+    from bsp_gtad.example import make_example
+
+    tiny = [f"--model.init_args.{k}={v}" for k, v in TINY_MODEL.items()]
+    args = [*make_example(tmp_path), *tiny, "--data.init_args.temporal_scale=16", "--data.init_args.max_duration=16",
+            "--data.init_args.test_subset=testing", "--logger=none", "--trainer.max_epochs=1"]
+    assert main(["fit", *args]) == 0
+    scores = tmp_path / "cls.json"
+    scores.write_text(json.dumps({"results": {"vid5": [0.2, 0.7]}, "class": ["jump", "run"]}))
+    best = resolve_checkpoint("best", tmp_path / "run")  # a path, whose hyper-parameters Lightning reloads
+    assert main(["test", *args, f"--model.class_scores={scores}", f"--ckpt_path={best}"]) == 0
+    data = json.loads((tmp_path / "run" / "predictions" / "test.json").read_text())
+    assert str(scores) in data["external_data"]["labels"]
+    dets = data["results"]["vid5"]
+    half = len(dets) // 2
+    assert {d["label"] for d in dets[:half]} == {"run"} and {d["label"] for d in dets[half:]} == {"jump"}
+    assert dets[0]["score"] / dets[half]["score"] == pytest.approx(0.7 / 0.2)
