@@ -32,7 +32,7 @@ def test_study_quick_writes_csv_markdown_png_and_resumes(tmp_path: Path, capsys:
     assert len(means) == 4 and all(float(r["low"]) <= float(r["value"]) <= float(r["high"]) for r in means)
     assert {r["metric"] for r in rows if r["kind"] == "sensitivity"} >= {"overall", "motion_change"}
     markdown = (out / "results.md").read_text()
-    assert markdown.startswith("# BSP study") and "## The toy world (v2) and why" in markdown
+    assert markdown.startswith("# BSP study") and "## The toy world (v3) and why" in markdown
     assert "### actionness" in markdown and "Paper ordering on AP" in markdown
     assert "not_a_head (not installed)" in markdown
     # every cell of the head table is a mean with its interval; every comparison has a verdict

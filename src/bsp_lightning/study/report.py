@@ -35,7 +35,7 @@ GROUP_LABELS = {"overall": "overall", "motion_change": "motion change", "same_cl
 
 #: The opening of results.md: the toy world's rules and why they follow the paper's premise.
 WORLD_RULES = """\
-## The toy world (v2) and why
+## The toy world (v3) and why
 
 BSP's premise (paper Sec. 3.1-3.2): a backbone trained to classify actions knows *what* happens but is not tuned to
 *where it changes*; the boundaries of untrimmed video are changes of action, repeats of an action across shot cuts,
@@ -54,6 +54,9 @@ nothing else:
    splits it into two instances. Each kind is counted per split in `toy_config.json`.
 4. **Sentences name the motion and its speed** (and an ordinal when they repeat in a video); colour and shape only
    for an actor that keeps its look for the whole video, so appearance never localises a moment.
+5. **Every class can be told from the 8 frames a backbone sees.** Each shape carries a dark marker off its centre,
+   so a spin never looks like the other spin; an orbit covers at least 2.9 rad of its circle and a zigzag three
+   quarters of a wiggle in a clip (v3; in v2 the frames could not always tell them apart).
 """
 
 
