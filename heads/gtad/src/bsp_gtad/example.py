@@ -13,7 +13,7 @@ import numpy as np
 
 from bsp_lightning.features.store import FeatureStore
 
-__all__ = ["write_example", "make_example", "study_inputs"]
+__all__ = ["ORACLE_CLASS_SCORES", "write_example", "make_example", "study_inputs", "write_oracle_class_scores"]
 
 CLASSES = ("jump", "run")
 
@@ -57,7 +57,41 @@ def make_example(folder: Path) -> list[str]:
             f"--trainer.default_root_dir={Path(folder) / 'run'}", "--data.init_args.batch_size=2"]
 
 
+#: The oracle video-level class scores the study gives G-TAD (written next to the toy ActivityNet JSON).
+ORACLE_CLASS_SCORES = "gtad_oracle_class_scores.json"
+
+
+def write_oracle_class_scores(annotations: str | Path, out: str | Path) -> Path:
+    """Video-level class scores from the ground truth: 1.0 for each class a video contains, else 0.0.
+
+    The official G-TAD labels its ActivityNet proposals with an external video classifier's scores (CUHK's, the
+    top-2 fusion of ``gtad_postprocess.py``), never with its own features. In the study every feature set gets the
+    same oracle scores, so G-TAD's mAP compares where the features put the boundaries, not whether they also
+    classify. Written atomically, in the official class-score format (:func:`bsp_gtad.classifier.read_class_scores`).
+
+    Args:
+        annotations: an ActivityNet JSON.
+        out: the class-score JSON to write.
+
+    Returns:
+        ``out``.
+    """
+    from bsp_lightning.utils.io import atomic_write_json
+
+    database = json.loads(Path(annotations).read_text())["database"]
+    classes = sorted({a["label"] for v in database.values() for a in v.get("annotations", [])})
+    results = {vid: [1.0 if c in {a["label"] for a in v.get("annotations", [])} else 0.0 for c in classes]
+               for vid, v in database.items()}
+    atomic_write_json(Path(out), {"results": results, "class": classes})
+    return Path(out)
+
+
 def study_inputs(untrimmed: Path) -> list[str]:
     """``bsp-lightning study``: the toy-untrimmed set's ActivityNet JSON
-    (:func:`bsp_lightning.data.toy.write_toy_untrimmed`)."""
-    return [f"--data.annotations={Path(untrimmed) / 'activity_net.json'}"]
+    (:func:`bsp_lightning.data.toy.write_toy_untrimmed`) and the oracle class scores
+    (:func:`write_oracle_class_scores`, written on first use)."""
+    annotations = Path(untrimmed) / "activity_net.json"
+    scores = Path(untrimmed) / ORACLE_CLASS_SCORES
+    if not scores.is_file() or scores.stat().st_mtime < annotations.stat().st_mtime:
+        write_oracle_class_scores(annotations, scores)
+    return [f"--data.annotations={annotations}", f"--model.class_scores={scores}"]
