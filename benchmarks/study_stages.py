@@ -34,8 +34,10 @@ def main() -> None:
     _quiet_lightning()
     config = preset("quick" if args.preset == "quick" else "default", full=args.preset == "full")
     result = run_study(config, args.out, echo=lambda line: None)
-    backbones = {p.name: read_stage(p) or {} for p in sorted((args.out / "pretrain").iterdir())}
-    features = {p.name: read_stage(p) or {} for p in sorted((args.out / "features").iterdir())}
+    # only this preset's stages: a folder shared with a --full run also holds the other variants' stages
+    used = {"random", *config.variants}
+    backbones = {p.name: read_stage(p) or {} for p in sorted((args.out / "pretrain").iterdir()) if p.name in used}
+    features = {p.name: read_stage(p) or {} for p in sorted((args.out / "features").iterdir()) if p.name in used}
     times = stage_times(backbones, features, result["records"], result["timings"])
     print(f"{'stage':<40} {'wall s':>9} {'CPU s':>9} {'CPU/' + str(args.cores) + ' s':>9}")
     for name, (wall, cpu) in times.items():
