@@ -29,7 +29,7 @@ __all__ = [
 #: Pre-training variants: command-line arguments on top of the packaged ``toy`` config (``data.mode`` and model).
 PRETRAIN_VARIANTS: dict[str, list[str]] = {
     # action classification learns at a quarter of the toy config's rate (0.002 per 128 clips = 2.5e-4 at batch 16):
-    # at 1e-3 it reached 46-68 % validation accuracy in the budget (README, study section)
+    # at 0.008 or 0.004 it stayed at 62-68 % validation accuracy in the budget (world v2, CHANGES_AFTER_RESULTS)
     "vanilla": ["--model=VanillaModule", "--data.mode=action", "--model.lr=0.002"],
     "bsp": ["--model=BSPModule", "--data.mode=bsp"],
     "two_head": ["--model=TwoHeadModule", "--data.mode=bsp"],

@@ -55,8 +55,8 @@ nothing else:
 4. **Sentences name the motion and its speed** (and an ordinal when they repeat in a video); colour and shape only
    for an actor that keeps its look for the whole video, so appearance never localises a moment.
 5. **Every class can be told from the 8 frames a backbone sees.** Each shape carries a dark marker off its centre,
-   so a spin never looks like the other spin; an orbit covers at least 2.9 rad of its circle and a zigzag three
-   quarters of a wiggle in a clip (v3; in v2 the frames could not always tell them apart).
+   so a spin never looks like the other spin; an orbit covers at least 2.5 rad of its circle and a zigzag two
+   thirds of a wiggle in a clip (v3; in v2 the frames could not always tell them apart).
 """
 
 

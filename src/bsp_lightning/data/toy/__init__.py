@@ -13,7 +13,7 @@ H.264 mp4 files (``libx264``, ``yuv420p``) with PyAV, in the layouts of the real
     DIR/toy-untrimmed/splits.json                                         train/val/test split by video
     DIR/toy-untrimmed/boundaries.json                                     every annotated boundary and its kind
 
-Toy world v2 (``TOY_DATA_VERSION``): a class is a motion (shape and colour are drawn per instance from pools
+Toy world v3 (``TOY_DATA_VERSION``): a class is a motion (shape and colour are drawn per instance from pools
 every class shares); actors are on screen the whole video and idle outside their instances, next to 0-2 idle
 distractors; the untrimmed videos contain the boundary kinds BSP synthesises as annotated boundaries.
 

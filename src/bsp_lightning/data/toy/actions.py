@@ -1,6 +1,6 @@
 """The toy action classes, the appearance pools every class shares, the instance record, and the sentence words.
 
-Toy world v2 (:data:`TOY_DATA_VERSION`): **a class is a motion.** Shape and colour are drawn per instance (per
+Toy world v3 (:data:`TOY_DATA_VERSION`): **a class is a motion.** Shape and colour are drawn per instance (per
 shot in the untrimmed videos) from :data:`SHAPES` and :data:`COLOURS`, which every class shares, so no class can
 be told from a single frame: only the motion over several frames says which class it is, as in Kinetics, where
 a class is what people do, not what they wear.
@@ -57,9 +57,10 @@ class ToyAction(NamedTuple):
 #:   its centre (:mod:`.render`), so its orientation repeats only after a full turn and a spin cannot seem to turn
 #:   the other way (in world v2 a square or a cross looked the same after a quarter turn, and a vanilla backbone
 #:   confused the two spins in 18 of 70 validation clips);
-#: * an orbit covers at least 16 x 0.51 x 0.35 = 2.9 rad of its circle in a clip, so it is never a short arc that
-#:   looks like a straight move (v2: 0.2 rad per frame, 1.6 rad; 11 of 34 orbits were taken for straight moves);
-#: * a zigzag (:mod:`.scene`) completes at least three quarters of a wiggle in a clip (v2: half of one; 7 of 28
+#: * the 8 frames span 14 scene frames, in which an orbit covers at least 14 x 0.51 x 0.35 = 2.5 rad of its circle,
+#:   so it is never a short arc that looks like a straight move (v2: 0.2 rad per frame, 1.4 rad; 11 of 34 orbits
+#:   were taken for straight moves);
+#: * a zigzag (:mod:`.scene`) completes at least two thirds of a wiggle in a clip (v2: 0.4 of one; 7 of 28
 #:   zigzags were taken for moving right).
 TOY_ACTIONS: tuple[ToyAction, ...] = (
     ToyAction("moving right", "translate", 3.0, 0.0),

@@ -80,7 +80,7 @@ def toy_tasks(num_classes: int) -> list[list[int]]:
 
 def describe(instance: ToyInstance, key: Sequence[int], appearance: Appearance | None = None,
              ordinal: int = 0) -> str:
-    """A sentence about one instance: its motion and speed, drawn from ``key`` (world v2 rules).
+    """A sentence about one instance: its motion and speed, drawn from ``key`` (world v3 rules).
 
     Args:
         instance: the instance.

@@ -1,4 +1,4 @@
-"""Rendering and encoding of the toy videos (world v2): the scene of :mod:`.scene` drawn over noisy textures.
+"""Rendering and encoding of the toy videos (world v3): the scene of :mod:`.scene` drawn over noisy textures.
 
 Every object is a shape of :data:`~bsp_lightning.data.toy.actions.SHAPES` in a colour of
 :data:`~bsp_lightning.data.toy.actions.COLOURS`, shaded along its own axis so that rotation is visible even for

@@ -1,4 +1,4 @@
-"""The toy scene (world v2): shots, appearances, and the closed-form tracks of the actor and the distractors.
+"""The toy scene (world v3): shots, appearances, and the closed-form tracks of the actor and the distractors.
 
 A video is a sequence of **shots**: the first starts at frame 0, each other one at a cut. Within a shot the
 background texture, its brightness and the sensor-noise level stay the same, and the **actor** keeps its
@@ -36,7 +36,7 @@ REFERENCE_SIZE = 64
 _ORBIT_RADIUS = 12.0
 _BOUNCE_SPAN = 20.0
 _ZIGZAG_AMPLITUDE = 10.0
-_ZIGZAG_RATE = 0.6  # radians per scene frame at speed factor 1: 16 x 0.51 x 0.6 = 4.9 rad at least per clip
+_ZIGZAG_RATE = 0.6  # radians per scene frame at speed factor 1: 14 x 0.51 x 0.6 = 4.3 rad at least per clip
 
 
 def _rng(*key: int) -> np.random.Generator:

@@ -1,4 +1,4 @@
-"""What happens in a toy-untrimmed video (world v2): its instances, shot cuts and annotated boundaries.
+"""What happens in a toy-untrimmed video (world v3): its instances, shot cuts and annotated boundaries.
 
 The untrimmed videos contain, as real annotated boundaries, the boundary kinds BSP synthesises (Sec. 3.2):
 

@@ -11,7 +11,7 @@
     DIR/splits.json                           {"train", "val", "test"}: the split by video
     DIR/boundaries.json                       {video_id: [{"time", "frame", "kind"}]}: every annotated boundary
 
-Toy world v2 (:mod:`.scene`, :mod:`.schedule`): the actor is on screen the whole video and idles outside its
+Toy world v3 (:mod:`.scene`, :mod:`.schedule`): the actor is on screen the whole video and idles outside its
 instances; the videos contain the boundary kinds BSP synthesises as real annotated boundaries (motion changes,
 same-class shot cuts, speed changes), listed per video in ``boundaries.json`` and counted per split in
 ``toy_config.json`` (``boundary_counts``).
