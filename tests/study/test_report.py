@@ -144,3 +144,33 @@ def test_markdown_columns_headline_first_at_most_four():
     gtad = [f"mAP@0.{k}" for k in range(50, 100, 5)] + ["average_mAP", "AR@1", "AR@100", "AUC"]
     assert _columns("average_mAP", gtad) == ["average_mAP", "mAP@0.50", "mAP@0.75", "mAP@0.95"]
     assert _columns("AP", ["AP_per_video_mean", "AP"]) == ["AP", "AP_per_video_mean"]
+
+
+def test_a_killed_head_run_leaves_no_record_and_stops_the_study(tmp_path: Path, monkeypatch):
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    import bsp_lightning.lightning_cli as lightning_cli
+    from bsp_lightning.study.heads import RESULT_FILE, run_head
+
+    def killed(args, run=True):
+        raise SIGTERMException()
+
+    monkeypatch.setattr(lightning_cli, "build_cli", killed)
+    specs, _ = discover_heads(("actionness",))
+    features = [{"hash": "f", "folder": str(tmp_path / "features")}]
+    with pytest.raises(SIGTERMException):
+        run_head(preset("quick"), tmp_path, specs["actionness"], "bsp", features, tmp_path, 0)
+    assert not (tmp_path / "heads" / "actionness" / "bsp" / "seed0" / RESULT_FILE).exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0"], "--seeds must be at least 1, got 0"),
+    (["--heads", ","], "--heads names no head that can run: none in ','"),
+    (["--heads", "no_such_head"], "--heads names no head that can run: no_such_head (not installed)"),
+])
+def test_bad_study_options_stop_before_any_stage(tmp_path: Path, capsys, argv, message):
+    from bsp_lightning.study.cli import main
+
+    assert main(["--quick", "--out", str(tmp_path / "study"), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "study").exists()

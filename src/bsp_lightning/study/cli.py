@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     _quiet_lightning()
+    if args.seeds is not None and args.seeds < 1:
+        print(f"bsp-lightning study: error: --seeds must be at least 1, got {args.seeds}", file=sys.stderr)
+        return 2
     try:
         config = preset("quick" if args.quick else "default", full=args.full, seeds=args.seeds,
                         toy_seed=args.toy_seed)
@@ -222,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         from dataclasses import replace
 
         config = replace(config, heads=tuple(h.strip() for h in args.heads.split(",") if h.strip()))
+        specs, missing = discover_heads(config.heads) if config.heads else ({}, {})
+        if not specs:  # fail before hours of pre-training that no head would use
+            installed = ", ".join(sorted(discover_heads()[0])) or "none"
+            named = "; ".join(f"{k} ({v})" for k, v in missing.items()) or f"none in {args.heads!r}"
+            print(f"bsp-lightning study: error: --heads names no head that can run: {named}; installed heads with "
+                  f"a toy config: {installed}", file=sys.stderr)
+            return 2
     try:
         result = run_study(config, args.out)
     except (StudyError, OSError, ValueError) as err:

@@ -18,6 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
 from bsp_lightning.study.config import StudyConfig, stage_hash
 from bsp_lightning.study.stages import cpu_seconds, fresh_stage
 from bsp_lightning.utils.io import atomic_write_json
@@ -117,6 +119,9 @@ def run_head(config: StudyConfig, root: Path, spec: Any, feature_set: str, featu
         record["metrics"] = {k: float(v) for k, v in cli.model.test_results.items()}
         if not record["metrics"]:
             raise RuntimeError("test produced no metrics")
+    except SIGTERMException:  # the study was killed: no record, so a re-run trains this run again
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     except (Exception, SystemExit) as err:  # one broken head must not stop the study
         record["status"] = "failed"
         record["error"] = f"{type(err).__name__}: {err}"
