@@ -103,7 +103,8 @@ def test_primary_metric_and_head_arguments(tmp_path: Path):
                                                          "--data.train_file=toy_sta_train.txt",
                                                          "--data.test_files=toy_sta_test.txt"]
     # G-TAD also gets the oracle video-level class scores, written next to the ActivityNet JSON
-    (tmp_path / "activity_net.json").write_text('{"version": "VERSION 1.3", "database": {}}')
+    (tmp_path / "activity_net.json").write_text('{"version": "VERSION 1.3", "database": {"v": {"subset": "testing", '
+                                                '"duration": 5.0, "annotations": []}}}')
     assert head_arguments(specs["gtad"], tmp_path) == [f"--data.annotations={tmp_path / 'activity_net.json'}",
                                                        f"--model.class_scores={tmp_path / 'gtad_oracle_class_scores.json'}"]
     assert head_arguments(specs["actionness"], tmp_path) == [f"--data.annotations={tmp_path / 'crosstask_release'}"]

@@ -75,14 +75,20 @@ def write_oracle_class_scores(annotations: str | Path, out: str | Path) -> Path:
 
     Returns:
         ``out``.
+
+    Raises:
+        AnnotationError: an unreadable or malformed ActivityNet JSON (:func:`bsp_lightning.annotations.load_activitynet`).
     """
+    from bsp_lightning.annotations import load_activitynet
     from bsp_lightning.utils.io import atomic_write_json
 
-    database = json.loads(Path(annotations).read_text())["database"]
-    classes = sorted({a["label"] for v in database.values() for a in v.get("annotations", [])})
-    results = {vid: [1.0 if c in {a["label"] for a in v.get("annotations", [])} else 0.0 for c in classes]
-               for vid, v in database.items()}
-    atomic_write_json(Path(out), {"results": results, "class": classes})
+    # the reader G-TAD's data module uses: the same video ids and class names, and its errors for a bad file
+    gt = load_activitynet(annotations)
+    labels: dict[str, set[str]] = {vid: set() for vid in gt.videos}
+    for segment in gt.segments:
+        labels[segment.video_id].add(segment.label)
+    results = {vid: [1.0 if c in present else 0.0 for c in gt.classes] for vid, present in labels.items()}
+    atomic_write_json(Path(out), {"results": results, "class": list(gt.classes)})
     return Path(out)
 
 
